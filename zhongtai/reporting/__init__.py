@@ -1,0 +1,1 @@
+"""Summaries of what a run produced, for the console and for tests."""
