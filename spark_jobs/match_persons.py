@@ -32,13 +32,18 @@ PERSON_FEEDS: dict[str, tuple[str | None, str]] = {
 # survivorship: lower is more trusted
 SOURCE_TRUST = {"hukou": 1, "census": 2, "grid": 3, "self_report": 4}
 
-RECORD_COLUMNS = [
-    "id_type", "id_pseudonym", "id_masked", "name_masked", "phone_pseudonym", "phone_masked",
-    "gender_from_id", "gender", "birth_date_from_id", "birth_date", "residence_status",
-    "record_status", "community_code", "address_community_code", "grid_id", "address_id",
-    "updated_at", "pseudonym_key_version", "id_number_norm", "name_norm", "name_pinyin",
-    "phone_norm", "business_date", "_ingested_at", "_line_number", "_delivery_id",
-]
+# the columns of the clean zone the job reads (docs/ZONES.md), with their Spark types
+RECORD_COLUMNS: dict[str, str] = {
+    "id_type": "string", "id_pseudonym": "string", "id_masked": "string",
+    "name_masked": "string", "phone_pseudonym": "string", "phone_masked": "string",
+    "gender_from_id": "string", "gender": "string", "birth_date_from_id": "date",
+    "birth_date": "date", "residence_status": "string", "record_status": "string",
+    "community_code": "string", "address_community_code": "string", "grid_id": "string",
+    "address_id": "string", "updated_at": "timestamp", "pseudonym_key_version": "string",
+    "id_number_norm": "string", "name_norm": "string", "name_pinyin": "string",
+    "phone_norm": "string", "business_date": "date", "_ingested_at": "timestamp",
+    "_line_number": "bigint", "_delivery_id": "string",
+}
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,7 @@ def extract_records(spark: SparkSession, paths: dict[str, list[str]]) -> DataFra
                 F.lit(feed).alias("feed"),
                 source.cast("string").alias("source_system"),
                 F.col(rec_col).cast("string").alias("source_record_id"),
-                *[_col_or_null(df, c).alias(c) for c in RECORD_COLUMNS],
+                *[_col_or_null(df, c).cast(t).alias(c) for c, t in RECORD_COLUMNS.items()],
             )
         )
     if not frames:

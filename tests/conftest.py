@@ -62,3 +62,55 @@ def postgres_dsn() -> str:
     """DSN of the local PostgreSQL server (skip, or fail in CI, if absent)."""
     require_service(port_open(PG_HOST, PG_PORT), f"PostgreSQL on {PG_HOST}:{PG_PORT}")
     return f"postgresql://postgres@{PG_HOST}:{PG_PORT}/postgres"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """An S3-compatible server (moto's server mode) on loopback, started by the tests."""
+    import subprocess
+    import sys
+    import time
+
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        require_service(False, "moto[server] (the S3-compatible test server)")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while not port_open("127.0.0.1", port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            require_service(False, "the moto S3 server (it did not start)")
+        time.sleep(0.1)  # readiness poll of a child process, bounded by the deadline
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture
+def s3_settings(tmp_path: Path, s3_endpoint: str):
+    """Settings whose lake is a fresh bucket on the test S3 server."""
+    import uuid
+
+    from zhongtai.settings import Settings
+
+    return Settings(
+        lake=f"s3://zt-test-{uuid.uuid4().hex[:10]}/lake",
+        s3_endpoint=s3_endpoint,
+        s3_access_key="testing",
+        s3_secret_key="testing",
+        warehouse=str(tmp_path / "warehouse" / "zt.duckdb"),
+        state_dir=str(tmp_path / "state"),
+        truth_dir=str(tmp_path / "truth"),
+        _pseudonym_key="test-key-not-secret",
+    )

@@ -75,7 +75,7 @@ class Lake:
             parsed = urlparse(settings.lake)
             self.root = (parsed.netloc + parsed.path).rstrip("/")
             self.bucket = parsed.netloc
-            kwargs: dict[str, Any] = {"region": settings.s3_region}
+            kwargs: dict[str, Any] = {"region": settings.s3_region, "allow_bucket_creation": True}
             if settings.s3_access_key:
                 kwargs["access_key"] = settings.s3_access_key
                 kwargs["secret_key"] = settings.s3_secret_key
