@@ -90,15 +90,32 @@ def test_text_formats_and_encodings_load_the_same_rows(settings, name, data, enc
 def test_jsonl_parquet_xlsx_and_zip_members(settings):
     import openpyxl
 
-    jsonl = "\n".join(json.dumps(r, ensure_ascii=False) for r in [
-        {"平台": "市级", "样本编号": "J1", "采样时间": "2026-11-01T00:30:00Z", "混采数": 10,
-         "身份证号": "110105199001011234"},
-        {"平台": "city", "样本编号": "J2", "采样时间": "2026-11-01"},
-    ]) + "\n{not json}\n"
+    jsonl = (
+        "\n".join(
+            json.dumps(r, ensure_ascii=False)
+            for r in [
+                {
+                    "平台": "市级",
+                    "样本编号": "J1",
+                    "采样时间": "2026-11-01T00:30:00Z",
+                    "混采数": 10,
+                    "身份证号": "110105199001011234",
+                },
+                {"平台": "city", "样本编号": "J2", "采样时间": "2026-11-01"},
+            ]
+        )
+        + "\n{not json}\n"
+    )
     land(settings, "a.jsonl", jsonl.encode())
-    pt = pa.table({"source_platform": ["city"], "sample_id": ["P1"],
-                   "sampled_at": pa.array([dt.datetime(2026, 11, 1, 9, 0)], pa.timestamp("us")),
-                   "id_number": [110105199001011234.0], "pool_size": [5]})
+    pt = pa.table(
+        {
+            "source_platform": ["city"],
+            "sample_id": ["P1"],
+            "sampled_at": pa.array([dt.datetime(2026, 11, 1, 9, 0)], pa.timestamp("us")),
+            "id_number": [110105199001011234.0],
+            "pool_size": [5],
+        }
+    )
     buf = io.BytesIO()
     pq.write_table(pt, buf)
     land(settings, "b.parquet", buf.getvalue())
@@ -135,8 +152,12 @@ def test_jsonl_parquet_xlsx_and_zip_members(settings):
     assert [(r["reason_code"], r["_line_number"]) for r in q] == [("malformed_json", 3)]
     assert_conserved(report.deliveries)
     formats = {Path(r["file"]).name: r["format"] for r in report.deliveries}
-    assert formats == {"a.jsonl": "jsonl", "b.parquet": "parquet", "c.xlsx": "xlsx",
-                       "d.zip": "csv+zip"}
+    assert formats == {
+        "a.jsonl": "jsonl",
+        "b.parquet": "parquet",
+        "c.xlsx": "xlsx",
+        "d.zip": "csv+zip",
+    }
 
 
 def test_row_rules_duplicates_and_conservation(settings):
@@ -152,8 +173,12 @@ def test_row_rules_duplicates_and_conservation(settings):
     land(settings, "rules.csv", csv_bytes(rows=rows))
     report = run(settings)
     (row,) = report.deliveries
-    assert (row["rows_in"], row["rows_loaded"], row["rows_quarantined"], row["rows_duplicate"]) \
-        == (7, 2, 4, 1)
+    assert (row["rows_in"], row["rows_loaded"], row["rows_quarantined"], row["rows_duplicate"]) == (
+        7,
+        2,
+        4,
+        1,
+    )
     t = raw(settings)
     assert t.column("sample_id").to_pylist() == ["A1", "A5"]
     assert t.column("result").to_pylist() == ["negative", None]
@@ -171,8 +196,11 @@ def test_row_rules_duplicates_and_conservation(settings):
 
 
 def test_undecodable_line_in_utf8_file_is_quarantined_not_replaced(settings):
-    data = csv_bytes() + "city,G1,2026-11-01,阴性,,赵六\n".encode("gbk") + \
-        "city,U1,2026-11-01,阴性,,钱七\n".encode()
+    data = (
+        csv_bytes()
+        + "city,G1,2026-11-01,阴性,,赵六\n".encode("gbk")
+        + "city,U1,2026-11-01,阴性,,钱七\n".encode()
+    )
     land(settings, "mixed.csv", data)
     report = run(settings)
     t = raw(settings)
@@ -204,7 +232,11 @@ def test_same_file_again_is_a_duplicate_and_a_rerun_is_identical(settings):
 
 
 def test_missing_required_column_rejects_the_delivery_only(settings):
-    land(settings, "bad.csv", "平台,样本编号,检测结果,备注\ncity,B1,阴性,x\ncity,B2,阳性,y\n".encode())
+    land(
+        settings,
+        "bad.csv",
+        "平台,样本编号,检测结果,备注\ncity,B1,阴性,x\ncity,B2,阳性,y\n".encode(),
+    )
     land(settings, "good.csv", csv_bytes())
     report = run(settings)
     rows = {Path(r["file"]).name: r for r in report.deliveries}
@@ -265,3 +297,20 @@ def test_unknown_source_folder_and_no_pii_in_ledger_messages(settings):
     assert "unknown_source" in rows["x.csv"]["message"]
     text = json.dumps(ledger(settings), ensure_ascii=False, default=str)
     assert "110105199001011234" not in text and "孙九" not in text
+
+
+def test_folder_connector_lands_files_that_ingest_reads(settings, tmp_path):
+    from zhongtai.errors import ZhongtaiError
+    from zhongtai.ingest.connectors.folder import land_files
+
+    src = tmp_path / "outbox"
+    src.mkdir()
+    (src / "a.csv").write_bytes(csv_bytes("gbk"))
+    written = land_files(settings, FEED, "national", D1, src)
+    assert written == [f"landing/{FEED}/national/2026-11-01/a.csv"]
+    with pytest.raises(ZhongtaiError, match="not a source"):
+        land_files(settings, FEED, "elsewhere", D1, src)
+    run(settings)
+    # the file says 市级/city, the folder says national: both rows disagree
+    q = quarantine(settings).to_pylist()
+    assert [r["reason_code"] for r in q] == ["source_mismatch", "source_mismatch"]

@@ -14,8 +14,21 @@ TZ = "Asia/Shanghai"
 
 
 def test_dates_in_every_delivered_form() -> None:
-    a = pa.array(["2022-09-09", "2022/9/9", "20220909", "2022年9月9日", "44813", "２０２２－０９－０９",
-                  "2022-02-30", "2022-13-01", "garbage", "", None])
+    a = pa.array(
+        [
+            "2022-09-09",
+            "2022/9/9",
+            "20220909",
+            "2022年9月9日",
+            "44813",
+            "２０２２－０９－０９",
+            "2022-02-30",
+            "2022-13-01",
+            "garbage",
+            "",
+            None,
+        ]
+    )
     t = type_date(a, TZ)
     d = dt.date(2022, 9, 9)
     assert t.values.to_pylist() == [d, d, d, d, d, d, None, None, None, None, None]
@@ -24,9 +37,17 @@ def test_dates_in_every_delivered_form() -> None:
 
 
 def test_timestamps_naive_are_shanghai_and_zones_are_honoured() -> None:
-    a = pa.array(["2022-09-09 08:00:00", "2022-09-09T08:00:00Z", "2022-09-09T08:00:00+08:00",
-                  "2022年9月9日 8时30分", "44813.5", "2022-09-09T23:30:00.123-0130",
-                  "2022-02-29 10:00"])
+    a = pa.array(
+        [
+            "2022-09-09 08:00:00",
+            "2022-09-09T08:00:00Z",
+            "2022-09-09T08:00:00+08:00",
+            "2022年9月9日 8时30分",
+            "44813.5",
+            "2022-09-09T23:30:00.123-0130",
+            "2022-02-29 10:00",
+        ]
+    )
     got = type_timestamp(a, TZ).values.to_pylist()
     assert got == [
         dt.datetime(2022, 9, 9, 0, 0, tzinfo=UTC),

@@ -1,0 +1,1 @@
+"""Pull connectors: bring a source's data into ``landing/`` as delivery files."""
