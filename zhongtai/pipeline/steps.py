@@ -57,11 +57,20 @@ def _run(step: str, run_id: str, fn: Callable[[Settings], Any]) -> dict[str, Any
 
 
 def ingest(feed: str, business_date: str, run_id: str) -> dict[str, Any]:
-    """landing → raw / quarantine / ledger for one feed."""
+    """Pull the feed's configured sources into landing, then landing → raw / quarantine / ledger."""
     from zhongtai.ingest import ingest_feed
+    from zhongtai.ingest.connectors import load_connectors, pull_source
 
-    return _run(f"ingest_{feed}", run_id,
-                lambda s: ingest_feed(s, feed, _date(business_date), run_id))
+    def go(s: Settings) -> dict[str, Any]:
+        day = _date(business_date)
+        pulls = [
+            _jsonable(pull_source(s, spec, day))
+            for (f, _source), spec in sorted(load_connectors().items())
+            if f == feed and spec.kind != "folder"
+        ]
+        return {"pulled": pulls, "ingested": _jsonable(ingest_feed(s, feed, day, run_id))}
+
+    return _run(f"ingest_{feed}", run_id, go)
 
 
 def validate(zone: str, feed: str, business_date: str, run_id: str) -> dict[str, Any]:
