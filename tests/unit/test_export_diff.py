@@ -73,3 +73,17 @@ def test_replay_of_diffs_gives_the_last_state(settings):
         assert manifest["rows"] == manifest["last_change_seq"] - (manifest["first_change_seq"] or 1) + 1
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     assert sorted(replayed.values(), key=lambda r: r["person_key"]) == states[-1]
+
+
+def test_changing_a_day_that_later_days_build_on_is_refused(settings):
+    import pytest
+
+    from zhongtai.errors import ZhongtaiError
+
+    d1, d2 = dt.date(2026, 11, 1), dt.date(2026, 11, 2)
+    export_day(settings, d1, "r1", _states([{"person_key": "P1", "code": "green"}]))
+    export_day(settings, d2, "r2", _states([{"person_key": "P1", "code": "yellow"}]))
+    with pytest.raises(ZhongtaiError, match="later days"):
+        export_day(settings, d1, "r3", _states([{"person_key": "P1", "code": "red"}]))
+    # the same content again is fine (no new version)
+    assert not export_day(settings, d1, "r4", _states([{"person_key": "P1", "code": "green"}])).written

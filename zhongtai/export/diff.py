@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from zhongtai.errors import ZhongtaiError
 from zhongtai.lake import Lake
 from zhongtai.settings import Settings
 
@@ -174,6 +175,15 @@ def export_day(
         summary[ds.name] = {"rows": diff.num_rows, **manifest["counts"]}
         if existing and existing.get("files") == manifest["files"]:
             continue  # same content already published: no second version
+        later = [d for d in lake.dates("exports", f"_state/{ds.name}") if d > day]
+        if existing and later:
+            # change_seq of later days was numbered after this day's: rewriting it would
+            # make the cursors that apps hold ambiguous
+            raise ZhongtaiError(
+                f"export of {ds.name} for {day} changed but later days ({later[0]} …) are "
+                f"already published; re-export from {day} onwards in order after removing "
+                f"exports/{ds.name}/date>={day}"
+            )
         for name, b in files.items():
             lake.write_bytes(f"{base}/{name}", b)
         state = current if current is not None else pa.table({ds.key: pa.array([], pa.string())})
