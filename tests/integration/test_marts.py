@@ -1,4 +1,4 @@
-"""The marts on a small known day: codes, coverage, tasks and reconciliation, on DuckDB and Postgres.
+"""The marts on a small known day (codes, coverage, tasks, reconciliation) on DuckDB and Postgres.
 
 The lake holds three business days (2026-11-01..03, Asia/Shanghai) for eleven persons whose
 expected codes follow from the default rule set by hand (see ``PEOPLE``); the marts are built
@@ -41,8 +41,10 @@ PEOPLE = {
     "P11": ("permanent", "active", True, C1, "G1", 1975),  # positive corrected to negative
 }
 # raw identity of each person: must never reach the warehouse
-PII = {k: (f"11010519{60 + i:02d}0101{i:03d}X", f"张{k}三", f"1380000{i:04d}") for i, k in
-       enumerate(PEOPLE)}
+PII = {
+    k: (f"11010519{60 + i:02d}0101{i:03d}X", f"张{k}三", f"1380000{i:04d}")
+    for i, k in enumerate(PEOPLE)
+}
 
 
 def at(day: dt.date, hh: int, mm: int = 0) -> dt.datetime:
@@ -75,6 +77,17 @@ APPEALS = [
 ]
 
 
+# vaccination: (system, record_id, person, dose, vaccinated, delivered)
+VACCINATIONS = [
+    ("cdc", "V1", "P01", 1, at(D1, 9), D1),
+    ("cdc", "V2", "P01", 2, at(D2, 9), D2),
+    ("cdc", "V3", "P02", 1, at(D1, 10), D1),
+    ("clinic", "V4", "P02", 1, at(D1, 10), D1),  # the same dose from a second system: once
+    ("cdc", "V5", "P05", 1, at(D2, 10), D2),
+    ("cdc", "V7", "P07", 1, at(D2, 10), D2),  # not a resident: not counted
+]
+
+
 def _pseudo(person: str) -> str:
     return f"ps-{person.lower()}"
 
@@ -93,108 +106,471 @@ def build_lake(settings: Settings) -> None:
     lake = Lake(settings)
     run = "test-run"
     persons = [k for k in PEOPLE]
-    lake.publish_table("master", "persons", D3, pa.table({
-        "person_key": [f"K{p}" for p in persons],
-        "id_type": ["resident_id"] * len(persons),
-        "id_pseudonym": [_pseudo(p) for p in persons],
-        "id_masked": [PII[p][0][:6] + "********" + PII[p][0][-4:] for p in persons],
-        "name_masked": ["张*"] * len(persons),
-        "gender": ["M"] * len(persons),
-        "birth_year": [PEOPLE[p][5] for p in persons],
-        "phone_pseudonym": [f"ph-{p}" for p in persons],
-        "phone_masked": ["138****0000"] * len(persons),
-        "residence_status": [PEOPLE[p][0] for p in persons],
-        "record_status": [PEOPLE[p][1] for p in persons],
-        "has_population_record": [PEOPLE[p][2] for p in persons],
-        "is_resident": [PEOPLE[p][2] and PEOPLE[p][1] == "active" for p in persons],
-        "community_code": [PEOPLE[p][3] for p in persons],
-        "grid_id": [PEOPLE[p][4] for p in persons],
-        "address_id": [None] * len(persons),
-        "source_systems": [["hukou"]] * len(persons),
-        "first_seen_date": pa.array([D1] * len(persons), pa.date32()),
-        "last_seen_date": pa.array([D3] * len(persons), pa.date32()),
-        "pseudonym_key_version": ["v1"] * len(persons),
-        # matching internals that must not be loaded even if a stage leaves them here
-        "id_number_norm": [PII[p][0] for p in persons],
-        "name_norm": [PII[p][1] for p in persons],
-    }), run)
+    lake.publish_table(
+        "master",
+        "persons",
+        D3,
+        pa.table(
+            {
+                "person_key": [f"K{p}" for p in persons],
+                "id_type": ["resident_id"] * len(persons),
+                "id_pseudonym": [_pseudo(p) for p in persons],
+                "id_masked": [PII[p][0][:6] + "********" + PII[p][0][-4:] for p in persons],
+                "name_masked": ["张*"] * len(persons),
+                "gender": ["M"] * len(persons),
+                "birth_year": [PEOPLE[p][5] for p in persons],
+                "phone_pseudonym": [f"ph-{p}" for p in persons],
+                "phone_masked": ["138****0000"] * len(persons),
+                "residence_status": [PEOPLE[p][0] for p in persons],
+                "record_status": [PEOPLE[p][1] for p in persons],
+                "has_population_record": [PEOPLE[p][2] for p in persons],
+                "is_resident": [PEOPLE[p][2] and PEOPLE[p][1] == "active" for p in persons],
+                "community_code": [PEOPLE[p][3] for p in persons],
+                "grid_id": [PEOPLE[p][4] for p in persons],
+                "address_id": [None] * len(persons),
+                "source_systems": [["hukou"]] * len(persons),
+                "first_seen_date": pa.array([D1] * len(persons), pa.date32()),
+                "last_seen_date": pa.array([D3] * len(persons), pa.date32()),
+                "pseudonym_key_version": ["v1"] * len(persons),
+                # matching internals that must not be loaded even if a stage leaves them here
+                "id_number_norm": [PII[p][0] for p in persons],
+                "name_norm": [PII[p][1] for p in persons],
+            }
+        ),
+        run,
+    )
     xw_rows = [
-        ("nucleic_acid", t[0], t[1], f"K{t[4]}", "possible" if t[4] == "P10" else
-         ("new" if t[4] == "P07" else "certain"))
+        (
+            "nucleic_acid",
+            t[0],
+            t[1],
+            f"K{t[4]}",
+            "possible" if t[4] == "P10" else ("new" if t[4] == "P07" else "certain"),
+        )
         for t in TESTS
     ] + [("appeals", "appeals", "A04", "KP04", "certain")]
     xw_rows = list(dict.fromkeys(xw_rows))
-    lake.publish_table("master", "person_crosswalk", D3, pa.table({
-        "feed": [r[0] for r in xw_rows],
-        "source_system": [r[1] for r in xw_rows],
-        "source_record_id": [r[2] for r in xw_rows],
-        "person_key": [r[3] for r in xw_rows],
-        "grade": [r[4] for r in xw_rows],
-        "score": [0.99] * len(xw_rows),
-        "evidence": ['{"id": "exact"}'] * len(xw_rows),
-        "business_date": pa.array([D3] * len(xw_rows), pa.date32()),
-    }), run)
+    lake.publish_table(
+        "master",
+        "person_crosswalk",
+        D3,
+        pa.table(
+            {
+                "feed": [r[0] for r in xw_rows],
+                "source_system": [r[1] for r in xw_rows],
+                "source_record_id": [r[2] for r in xw_rows],
+                "person_key": [r[3] for r in xw_rows],
+                "grade": [r[4] for r in xw_rows],
+                "score": [0.99] * len(xw_rows),
+                "evidence": ['{"id": "exact"}'] * len(xw_rows),
+                "business_date": pa.array([D3] * len(xw_rows), pa.date32()),
+            }
+        ),
+        run,
+    )
     for day in (D1, D2, D3):
         rows = [t for t in TESTS if t[9] == day]
         n = len(rows)
-        lake.publish_table("clean", "nucleic_acid", day, pa.table({
-            "source_platform": [r[0] for r in rows],
-            "sample_id": [r[1] for r in rows],
-            "tube_id": [r[2] for r in rows],
-            "pool_size": pa.array([r[3] for r in rows], pa.int64()),
-            "id_type": ["resident_id"] * n,
-            "id_number": [PII[r[4]][0] for r in rows],
-            "name": [PII[r[4]][1] for r in rows],
-            "phone": [PII[r[4]][2] for r in rows],
-            "id_number_norm": [PII[r[4]][0] for r in rows],
-            "name_norm": [PII[r[4]][1] for r in rows],
-            "name_pinyin": ["zhang san"] * n,
-            "phone_norm": [PII[r[4]][2] for r in rows],
-            "id_pseudonym": [_pseudo(r[4]) for r in rows],
-            "id_masked": ["110105********000X"] * n,
-            "id_status": ["valid"] * n,
-            "id_valid": [True] * n,
-            "sampled_at": pa.array([r[5] for r in rows], TS),
-            "tested_at": pa.array([r[6] for r in rows], TS),
-            "result": [r[7] for r in rows],
-            "site_in_district": [r[8] for r in rows],
-            "site_division_code": [C1] * n,
-            "sample_date": pa.array([r[5].astimezone(SH).date() for r in rows], pa.date32()),
-            **_lineage(n, day, "nucleic_acid"),
-        }), run)
+        lake.publish_table(
+            "clean",
+            "nucleic_acid",
+            day,
+            pa.table(
+                {
+                    "source_platform": [r[0] for r in rows],
+                    "sample_id": [r[1] for r in rows],
+                    "tube_id": [r[2] for r in rows],
+                    "pool_size": pa.array([r[3] for r in rows], pa.int64()),
+                    "id_type": ["resident_id"] * n,
+                    "id_number": [PII[r[4]][0] for r in rows],
+                    "name": [PII[r[4]][1] for r in rows],
+                    "phone": [PII[r[4]][2] for r in rows],
+                    "id_number_norm": [PII[r[4]][0] for r in rows],
+                    "name_norm": [PII[r[4]][1] for r in rows],
+                    "name_pinyin": ["zhang san"] * n,
+                    "phone_norm": [PII[r[4]][2] for r in rows],
+                    "id_pseudonym": [_pseudo(r[4]) for r in rows],
+                    "id_masked": ["110105********000X"] * n,
+                    "id_status": ["valid"] * n,
+                    "id_valid": [True] * n,
+                    "sampled_at": pa.array([r[5] for r in rows], TS),
+                    "tested_at": pa.array([r[6] for r in rows], TS),
+                    "result": [r[7] for r in rows],
+                    "site_in_district": [r[8] for r in rows],
+                    "site_division_code": [C1] * n,
+                    "sample_date": pa.array(
+                        [r[5].astimezone(SH).date() for r in rows], pa.date32()
+                    ),
+                    **_lineage(n, day, "nucleic_acid"),
+                }
+            ),
+            run,
+        )
+        vacs = [v for v in VACCINATIONS if v[5] == day]
+        lake.publish_table(
+            "clean",
+            "vaccination",
+            day,
+            pa.table(
+                {
+                    "source_system": [v[0] for v in vacs],
+                    "record_id": [v[1] for v in vacs],
+                    "id_type": ["resident_id"] * len(vacs),
+                    "id_number": [PII[v[2]][0] for v in vacs],
+                    "name": [PII[v[2]][1] for v in vacs],
+                    "phone": [PII[v[2]][2] for v in vacs],
+                    "id_pseudonym": [_pseudo(v[2]) for v in vacs],
+                    "dose_number": pa.array([v[3] for v in vacs], pa.int64()),
+                    "vaccinated_at": pa.array([v[4] for v in vacs], TS),
+                    **_lineage(len(vacs), day, "vaccination"),
+                }
+            ),
+            run,
+        )
         apps = [a for a in APPEALS if a[5] == day]
         if apps:
             m = len(apps)
-            lake.publish_table("clean", "appeals", day, pa.table({
-                "appeal_id": [a[0] for a in apps],
-                "id_type": ["resident_id"] * m,
-                "id_number": [PII[a[1]][0] for a in apps],
-                "name": [PII[a[1]][1] for a in apps],
-                "id_pseudonym": [_pseudo(a[1]) for a in apps],
-                "reason": ["medical"] * m,
-                "submitted_at": pa.array([a[2] for a in apps], TS),
-                "decision": [a[3] for a in apps],
-                "decided_at": pa.array([a[4] for a in apps], TS),
-                **_lineage(m, day, "appeals"),
-            }), run)
-        lake.publish_table("ledger", "deliveries", day, pa.table({
-            "delivery_id": [f"nucleic_acid-{day}"],
-            "feed": ["nucleic_acid"],
-            "source": ["city"],
-            "business_date": pa.array([day], pa.date32()),
-            "status": ["loaded"],
-            "rows_in": pa.array([n + 2], pa.int64()),
-            "rows_loaded": pa.array([n], pa.int64()),
-            "rows_quarantined": pa.array([1], pa.int64()),
-            "rows_duplicate": pa.array([1], pa.int64()),
-            "ingested_at": pa.array([at(day, 22)], TS),
-        }), run)
-    lake.publish_table("clean", "testing_rounds", D1, pa.table({
-        "round_id": [ROUND[0]], "name": [ROUND[1]],
-        "starts_at": pa.array([ROUND[2]], TS), "ends_at": pa.array([ROUND[3]], TS),
-        "scope": [ROUND[4]], **_lineage(1, D1, "testing_rounds"),
-    }), run)
-    lake.publish_table("clean", "grids", D1, pa.table({
-        "grid_id": ["G1", "G2"], "community_code": [C1, C2], "grid_name": ["一网格", "二网格"],
-        "grid_worker_id": ["W1", "W2"], **_lineage(2, D1, "grids"),
-    }), run)
+            lake.publish_table(
+                "clean",
+                "appeals",
+                day,
+                pa.table(
+                    {
+                        "appeal_id": [a[0] for a in apps],
+                        "id_type": ["resident_id"] * m,
+                        "id_number": [PII[a[1]][0] for a in apps],
+                        "name": [PII[a[1]][1] for a in apps],
+                        "id_pseudonym": [_pseudo(a[1]) for a in apps],
+                        "reason": ["medical"] * m,
+                        "submitted_at": pa.array([a[2] for a in apps], TS),
+                        "decision": [a[3] for a in apps],
+                        "decided_at": pa.array([a[4] for a in apps], TS),
+                        **_lineage(m, day, "appeals"),
+                    }
+                ),
+                run,
+            )
+        lake.publish_table(
+            "ledger",
+            "deliveries",
+            day,
+            pa.table(
+                {
+                    "delivery_id": [f"nucleic_acid-{day}"],
+                    "feed": ["nucleic_acid"],
+                    "source": ["city"],
+                    "business_date": pa.array([day], pa.date32()),
+                    "status": ["loaded"],
+                    "rows_in": pa.array([n + 2], pa.int64()),
+                    "rows_loaded": pa.array([n], pa.int64()),
+                    "rows_quarantined": pa.array([1], pa.int64()),
+                    "rows_duplicate": pa.array([1], pa.int64()),
+                    "ingested_at": pa.array([at(day, 22)], TS),
+                }
+            ),
+            run,
+        )
+    lake.publish_table(
+        "clean",
+        "testing_rounds",
+        D1,
+        pa.table(
+            {
+                "round_id": [ROUND[0]],
+                "name": [ROUND[1]],
+                "starts_at": pa.array([ROUND[2]], TS),
+                "ends_at": pa.array([ROUND[3]], TS),
+                "scope": [ROUND[4]],
+                **_lineage(1, D1, "testing_rounds"),
+            }
+        ),
+        run,
+    )
+    lake.publish_table(
+        "clean",
+        "grids",
+        D1,
+        pa.table(
+            {
+                "grid_id": ["G1", "G2"],
+                "community_code": [C1, C2],
+                "grid_name": ["一网格", "二网格"],
+                "grid_worker_id": ["W1", "W2"],
+                **_lineage(2, D1, "grids"),
+            }
+        ),
+        run,
+    )
+
+
+def _settings(root, warehouse: str | None = None) -> Settings:
+    return Settings(
+        lake=str(root / "lake"),
+        warehouse=warehouse or str(root / "warehouse" / "zt.duckdb"),
+        state_dir=str(root / "state"),
+        _pseudonym_key="test-key-not-secret",
+    )
+
+
+@pytest.fixture(scope="module")
+def duck(tmp_path_factory: pytest.TempPathFactory):
+    """The three days loaded and the marts built once on DuckDB for 2026-11-03."""
+    root = tmp_path_factory.mktemp("marts-duckdb")
+    settings = _settings(root)
+    build_lake(settings)
+    counts = load_warehouse(settings, D3, "run-1")
+    report = build_marts(settings, D3, "run-1")
+    return settings, counts, report
+
+
+def rows(settings: Settings, sql: str) -> list[dict[str, Any]]:
+    return read_mart(settings, sql)
+
+
+def local(ts: dt.datetime) -> str:
+    return ts.astimezone(SH).strftime("%m-%d %H:%M")
+
+
+def test_build_passes_every_model_data_test_and_unit_test(duck):
+    _, counts, report = duck
+    assert counts["nucleic_acid_tests"] == len(TESTS)
+    assert counts["persons"] == len(PEOPLE)
+    assert counts["code_rules"] > 0
+    assert report.success, report.errors
+    assert report.tests_failed == []
+    assert report.tests_passed >= 30
+    assert report.mart_rows["person_codes"] == 9
+
+
+def test_person_codes_follow_the_default_rules(duck):
+    settings, _, _ = duck
+    got = {
+        r["person_key"]: (r["code"], r["rule_id"], r["rule_version"])
+        for r in rows(settings, "select * from marts.person_codes")
+    }
+    assert got == {
+        "KP01": ("green", "R1_CLEAR", "1"),
+        "KP02": ("green", "Y_CLEAR_TEST", "1"),
+        "KP03": ("green", None, None),
+        "KP04": ("green", "Y_CLEAR_APPEAL", "1"),
+        "KP05": ("yellow", "Y3", "1"),
+        "KP06": ("green", None, None),
+        "KP09": ("yellow", "Y1", "1"),
+        "KP10": ("yellow", "Y1", "1"),  # a possible match links nobody: not tested
+        "KP11": ("green", None, None),  # its positive was corrected before the round's deadline
+    }
+
+
+def test_code_events_carry_rule_time_and_evidence(duck):
+    settings, _, _ = duck
+    got = [
+        (
+            r["person_key"],
+            local(r["event_at"]),
+            r["from_code"],
+            r["to_code"],
+            r["rule_id"],
+            r["evidence_sample_ids"],
+            r["evidence_round_id"],
+            r["evidence_appeal_id"],
+        )
+        for r in rows(settings, "select * from marts.code_events order by person_key, event_at")
+    ]
+    assert got == [
+        ("KP01", "11-01 12:00", "green", "red", "R1", "S01a", None, None),
+        ("KP01", "11-03 13:00", "red", "green", "R1_CLEAR", "S01b,S01c", None, None),
+        ("KP02", "11-01 20:00", "green", "yellow", "Y1", None, "R2026-01", None),
+        ("KP02", "11-02 15:00", "yellow", "green", "Y_CLEAR_TEST", "S02", "R2026-01", None),
+        ("KP04", "11-02 14:00", "green", "yellow", "Y2", "S04b", None, None),
+        ("KP04", "11-03 10:00", "yellow", "green", "Y_CLEAR_APPEAL", None, None, "A04"),
+        ("KP05", "11-02 16:00", "green", "yellow", "Y3", "S05b", None, None),
+        ("KP09", "11-01 20:00", "green", "yellow", "Y1", None, "R2026-01", None),
+        ("KP10", "11-01 20:00", "green", "yellow", "Y1", None, "R2026-01", None),
+    ]
+
+
+def test_testing_coverage_counts_each_person_once(duck):
+    settings, _, _ = duck
+    got = {
+        r["community_code"]: (r["grid_id"], r["residents_in_scope"], r["tested"], r["not_tested"])
+        for r in rows(settings, "select * from marts.testing_coverage")
+    }
+    # C1: P01 P02 P05 P11 (P06 is away, P08 removed); C2: P03 (both platforms) P04 P09 P10
+    assert got == {C1: ("G1", 4, 3, 1), C2: ("G2", 4, 2, 2)}
+    missing = rows(settings, "select * from marts.round_missing_persons order by person_key")
+    assert [(r["round_id"], r["person_key"], r["grid_id"]) for r in missing] == [
+        ("R2026-01", "KP02", "G1"),
+        ("R2026-01", "KP09", "G2"),
+        ("R2026-01", "KP10", "G2"),
+    ]
+
+
+def test_vaccination_coverage_by_dose_age_band_and_community(duck):
+    settings, _, _ = duck
+    got = {
+        (r["dose_number"], r["age_band"], r["community_code"]): (
+            r["residents"],
+            r["vaccinated"],
+            r["coverage_rate"],
+        )
+        for r in rows(settings, "select * from marts.vaccination_coverage")
+        if r["vaccinated"]
+    }
+    # C1 residents aged 18-59: P01 P02 P06 P11 (P08 is removed); P07 is not a resident
+    assert got == {
+        (1, "18-59", C1): (4, 2, Decimal("0.5000")),
+        (2, "18-59", C1): (4, 1, Decimal("0.2500")),
+        (1, "3-11", C1): (1, 1, Decimal("1.0000")),
+    }
+
+
+def test_daily_summary_reconciles(duck):
+    settings, _, _ = duck
+    got = [
+        (
+            r["business_date"],
+            r["comparisons"],
+            r["assigned_red"],
+            r["assigned_yellow"],
+            r["cleared"],
+            r["coded"],
+            r["persons_in_library"],
+        )
+        for r in rows(settings, "select * from marts.daily_summary order by business_date")
+    ]
+    assert got == [
+        (D1, 7, 1, 3, 0, 4, 9),
+        (D2, 6, 0, 2, 1, 5, 9),
+        (D3, 1, 0, 0, 2, 3, 9),
+    ]
+
+
+def test_verification_tasks_are_routed_with_reason_and_dates(duck):
+    settings, _, _ = duck
+    got = sorted(
+        (
+            r["task_kind"],
+            r["person_key"],
+            r["grid_id"],
+            r["round_id"],
+            r["opened_date"],
+            r["closed_date"],
+        )
+        for r in rows(settings, "select * from marts.verification_tasks")
+    )
+    assert got == [
+        ("missed_round", "KP02", "G1", "R2026-01", D1, D2),
+        ("missed_round", "KP09", "G2", "R2026-01", D1, None),
+        ("missed_round", "KP10", "G2", "R2026-01", D1, None),
+        ("not_in_library", "KP07", "G1", None, D1, None),
+        ("possible_match", "KP10", "G2", None, D3, None),
+    ]
+
+
+def test_quality_scorecard_from_ledger_and_crosswalk(duck):
+    settings, _, _ = duck
+    got = {
+        r["business_date"]: (
+            r["rows_in"],
+            r["quarantine_rate"],
+            r["duplication_rate"],
+            r["completeness_rate"],
+        )
+        for r in rows(
+            settings,
+            "select * from marts.quality_scorecard where feed = 'nucleic_acid' "
+            "and source_system = 'city'",
+        )
+    }
+    # each day: the delivered rows + 1 quarantined + 1 duplicate (D1: 8 rows incl. both platforms)
+    assert got == {
+        D1: (10, Decimal("0.1000"), Decimal("0.1000"), Decimal("1.0000")),
+        D2: (8, Decimal("0.1250"), Decimal("0.1250"), Decimal("1.0000")),
+        D3: (3, Decimal("0.3333"), Decimal("0.3333"), Decimal("1.0000")),
+    }
+
+
+def test_no_personal_data_reaches_the_warehouse(duck):
+    settings, _, _ = duck
+    secrets = {v for triple in PII.values() for v in triple}
+    tables = rows(
+        settings,
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema in ('lake', 'staging', 'intermediate', 'marts')",
+    )
+    assert len(tables) > 20
+    for t in tables:
+        for r in rows(settings, f'select * from {t["table_schema"]}."{t["table_name"]}"'):
+            leaked = {v for v in r.values() if isinstance(v, str) and v in secrets}
+            assert not leaked, f"{t['table_schema']}.{t['table_name']} holds raw PII"
+            assert not any(isinstance(v, str) and "张P" in v for v in r.values())
+
+
+def test_reload_is_idempotent(duck):
+    settings, counts, _ = duck
+    assert load_warehouse(settings, D3, "run-1") == counts
+    assert load_warehouse(settings, D1, "run-1")["nucleic_acid_tests"] == 8
+    load_warehouse(settings, D3, "run-1")
+
+
+@pytest.fixture(scope="module")
+def pg_settings(duck, postgres_dsn, tmp_path_factory):
+    """The same lake built on a dedicated Postgres database, dropped afterwards."""
+    import psycopg2
+
+    name = f"zt_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(postgres_dsn)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f"create database {name}")
+    dsn = postgres_dsn.rsplit("/", 1)[0] + "/" + name
+    duck_settings = duck[0]
+    root = tmp_path_factory.mktemp("marts-postgres")
+    settings = Settings(
+        lake=duck_settings.lake,
+        warehouse=dsn,
+        state_dir=str(root / "state"),
+        _pseudonym_key="test-key-not-secret",
+    )
+    try:
+        load_warehouse(settings, D3, "run-1")
+        report = build_marts(settings, D3, "run-1")
+        yield settings, report
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"drop database if exists {name} with (force)")
+        admin.close()
+
+
+def _normal(v: Any) -> Any:
+    if isinstance(v, dt.datetime):
+        return v.astimezone(dt.UTC).isoformat()
+    if isinstance(v, (Decimal, float)):
+        return f"{float(v):.4f}"
+    return v
+
+
+@pytest.mark.parametrize(
+    "mart",
+    [
+        "testing_coverage",
+        "round_missing_persons",
+        "vaccination_coverage",
+        "person_codes",
+        "code_events",
+        "verification_tasks",
+        "daily_summary",
+        "quality_scorecard",
+    ],
+)
+def test_postgres_marts_equal_duckdb_row_by_row(duck, pg_settings, mart):
+    pg, report = pg_settings
+    assert report.success, report.errors
+    duck_rows = rows(duck[0], f"select * from marts.{mart}")
+    pg_rows = rows(pg, f"select * from marts.{mart}")
+    assert duck_rows, f"marts.{mart} is empty: the comparison would prove nothing"
+
+    def canon(rs: list[dict[str, Any]]) -> list[tuple]:
+        return sorted((tuple((k, _normal(v)) for k, v in sorted(r.items())) for r in rs), key=repr)
+
+    assert canon(pg_rows) == canon(duck_rows)
