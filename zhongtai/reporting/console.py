@@ -39,12 +39,13 @@ def print_day_summary(s: DaySummary, run: Any = None, seconds: float | None = No
     for grade in ("certain", "possible", "new"):
         m.add_row(f"  source records linked: {grade}", _n(s.grades.get(grade)))
     for key, label in (
-        ("comparisons", "comparisons made"),
-        ("codes_assigned", "codes assigned"),
+        ("comparisons", "comparisons made (test records × library)"),
+        ("assigned", "codes assigned (赋码)"),
         ("assigned_red", "  red"),
         ("assigned_yellow", "  yellow"),
-        ("codes_cleared", "codes cleared"),
-        ("coded_now", "coded now (red or yellow)"),
+        ("escalated_to_red", "yellow escalated to red"),
+        ("cleared", "codes cleared (解码)"),
+        ("coded", "coded at end of day (red or yellow)"),
         ("tasks_opened", "verification tasks opened"),
         ("tasks_closed", "verification tasks closed"),
     ):
