@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 RAW_ID = "110105194912310021"  # 18 digits, wrong check character (…002X is right)
 
 DAY = dt.date(2026, 11, 1)
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def raw_nucleic_acid(n: int = 6) -> dict[str, list]:
@@ -117,8 +117,14 @@ def to_table(cols: dict[str, list]) -> pa.Table:
             t = pa.list_(pa.string())
         elif name == "_repairs":
             t = pa.list_(
-                pa.struct([("field", pa.string()), ("rule", pa.string()),
-                           ("before", pa.string()), ("after", pa.string())])
+                pa.struct(
+                    [
+                        ("field", pa.string()),
+                        ("rule", pa.string()),
+                        ("before", pa.string()),
+                        ("after", pa.string()),
+                    ]
+                )
             )
         else:
             t = None
@@ -167,7 +173,9 @@ def test_null_required_column_fails_naming_feed_and_expectation(settings):
     assert "'nucleic_acid'" in msg and "'raw'" in msg
     assert "expect_column_values_to_not_be_null(sample_id): 1 of 6 rows" in msg
 
-    report = validate_partition(settings, "raw", "nucleic_acid", DAY, "qa-2", raise_on_failure=False)
+    report = validate_partition(
+        settings, "raw", "nucleic_acid", DAY, "qa-2", raise_on_failure=False
+    )
     assert report.success is False
     [failed] = report.failed
     assert (failed.rule, failed.columns, failed.unexpected_count) == ("required", ("sample_id",), 1)
@@ -210,7 +218,9 @@ def test_corrections_of_a_key_pass_but_a_repeated_row_fails(settings):
 
     cols["_line_number"][1] = cols["_line_number"][0]  # the same delivered row twice
     _publish(settings, "raw", cols, run="ingest-2")
-    report = validate_partition(settings, "raw", "nucleic_acid", DAY, "qa-2", raise_on_failure=False)
+    report = validate_partition(
+        settings, "raw", "nucleic_acid", DAY, "qa-2", raise_on_failure=False
+    )
     assert [(o.rule, o.unexpected_count) for o in report.failed] == [("unique_delivered_row", 2)]
 
 
@@ -219,7 +229,9 @@ def test_missing_column_and_unknown_enum_value_fail(settings):
     del cols["lab_name"]
     cols["result"][0] = "maybe"
     _publish(settings, "raw", cols)
-    report = validate_partition(settings, "raw", "nucleic_acid", DAY, "qa-1", raise_on_failure=False)
+    report = validate_partition(
+        settings, "raw", "nucleic_acid", DAY, "qa-1", raise_on_failure=False
+    )
     assert sorted((o.rule, o.columns) for o in report.failed) == [
         ("allowed_values", ("result",)),
         ("column_exists", ("lab_name",)),

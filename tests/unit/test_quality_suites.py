@@ -36,18 +36,31 @@ def test_nucleic_acid_raw_suite_follows_the_contract():
     suite = build_suite("nucleic_acid", "raw")
     assert suite.name == "raw_nucleic_acid"
     assert _columns(suite, "expect_column_values_to_not_be_null") == {
-        "source_platform", "sample_id", "sampled_at", "_delivery_id", "_source",
-        "_source_file", "_file_sha256", "_line_number", "_business_date",
+        "source_platform",
+        "sample_id",
+        "sampled_at",
+        "_delivery_id",
+        "_source",
+        "_source_file",
+        "_file_sha256",
+        "_line_number",
+        "_business_date",
     }
     sets = {e.column: e.value_set for e in _by(suite, "expect_column_values_to_be_in_set")}
     assert sets["result"] == ["negative", "positive", "suspect", "invalid", "pending"]
     assert sets["source_platform"] == ["city", "national"]
     [regex] = _by(suite, "expect_column_values_to_match_regex")
     assert (regex.column, regex.regex, regex.severity.value) == (
-        "site_division_code", r"^\d{12}$", "warning"
+        "site_division_code",
+        r"^\d{12}$",
+        "warning",
     )
     [minimum] = _by(suite, "expect_column_values_to_be_between")
-    assert (minimum.column, minimum.min_value, minimum.severity.value) == ("pool_size", 1, "warning")
+    assert (minimum.column, minimum.min_value, minimum.severity.value) == (
+        "pool_size",
+        1,
+        "warning",
+    )
     [unique] = _by(suite, "expect_compound_columns_to_be_unique")
     assert unique.column_list == ["source_platform", "sample_id", "_delivery_id", "_line_number"]
     [rows] = _by(suite, "expect_table_row_count_to_be_between")
@@ -92,6 +105,8 @@ def test_clean_person_checks_only_for_person_feeds():
     assert _by(build_suite("appeals", "clean"), "expect_column_values_to_be_valid_resident_id")
     assert not _by(build_suite("grids", "clean"), "expect_column_values_to_be_valid_resident_id")
     assert "id_pseudonym" not in expected_columns("clean", "legal_entity")
+    entity = build_suite("legal_entity", "clean")
+    assert "contact_phone_pseudonym" in _columns(entity, "expect_column_values_to_match_regex")
 
 
 def test_value_columns_exclude_pii_only_checked_for_existence():
@@ -126,8 +141,16 @@ def test_mask_patterns_accept_the_masks_and_reject_raw_values():
 
 def test_valid_resident_ids_checks_format_and_check_character():
     got = valid_resident_ids(
-        pd.Series(["11010519491231002X", "110105194912310021", "11010519491231002x",
-                   "1101051949123100", None, "１１０１０５１９４９１２３１００２X"])
+        pd.Series(
+            [
+                "11010519491231002X",
+                "110105194912310021",
+                "11010519491231002x",
+                "1101051949123100",
+                None,
+                "１１０１０５１９４９１２３１００２X",
+            ]
+        )
     )
     assert got.tolist() == [True, False, False, False, False, False]
 
