@@ -86,3 +86,36 @@ def build_np(region: np.ndarray, birth: np.ndarray, seq: np.ndarray) -> np.ndarr
     out[:, :17] = ascii_digits
     out[:, 17] = check_chars_np(digits)
     return out.view("S18").ravel().astype("U18")
+
+
+# GB/T 2260 province-level codes (first two digits of a region code); 71 Taiwan,
+# 81 Hong Kong, 82 Macao, 83 the code the Ministry of Public Security assigns to
+# Taiwan, Hong Kong and Macao residents' residence permits.
+PROVINCE_CODES = frozenset(
+    str(c)
+    for c in (
+        *range(11, 16),
+        *range(21, 24),
+        *range(31, 38),
+        *range(41, 47),
+        *range(50, 55),
+        *range(61, 66),
+        71,
+        81,
+        82,
+        83,
+    )
+)
+
+
+def is_plausible_region(number: str) -> bool:
+    """True if the first six characters look like a GB/T 2260 region code.
+
+    The province part must exist and the city/county part must not be ``0000``
+    (no person is registered at province level). Without the full GB/T 2260
+    table this is a plausibility check, not proof that the code exists.
+    """
+    region = number[:6]
+    if len(region) != 6 or not region.isdigit() or not region.isascii():
+        return False
+    return region[:2] in PROVINCE_CODES and region[2:] != "0000"
