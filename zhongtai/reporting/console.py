@@ -67,9 +67,9 @@ def print_generate_report(report: Any) -> None:
     t.add_column("source")
     t.add_column("rows", justify="right")
     rows = getattr(report, "rows", None) or {}
-    for key, n in sorted(rows.items()):
-        feed, _, source = key.partition("/") if isinstance(key, str) else (key[0], "", key[1])
-        t.add_row(str(feed), str(source), _n(int(n)))
+    for feed, per_source in sorted(rows.items()):
+        for source, n in sorted(per_source.items()):
+            t.add_row(str(feed), str(source), _n(int(n)))
     console.print(t)
     files = getattr(report, "files", [])
     secs = getattr(report, "seconds", None)
