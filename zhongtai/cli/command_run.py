@@ -13,10 +13,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--date", help="business date YYYY-MM-DD")
     g.add_argument("--dates", help="inclusive range YYYY-MM-DD:YYYY-MM-DD, run in order")
-    p.add_argument("--demo", action="store_true",
-                   help="generate the demo day into landing first if landing is empty")
-    p.add_argument("--persons", type=int, default=None,
-                   help="with --demo: persons to generate (default 50,000)")
+    p.add_argument(
+        "--demo",
+        action="store_true",
+        help="generate the demo day into landing first if landing is empty",
+    )
+    p.add_argument(
+        "--persons",
+        type=int,
+        default=None,
+        help="with --demo: persons to generate (default 50,000)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,8 +53,10 @@ def run(args: argparse.Namespace) -> int:
         from zhongtai.reporting.console import print_generate_report
 
         console.print(f"[bold]landing is empty: generating the demo day(s) {days[0]}…{days[-1]}")
-        report = generate(settings, GenerateConfig(
-            start=days[0], end=days[-1], persons=args.persons or DEMO_PERSONS))
+        report = generate(
+            settings,
+            GenerateConfig(start=days[0], end=days[-1], persons=args.persons or DEMO_PERSONS),
+        )
         print_generate_report(report)
     for day in days:
         check_landing(lake, day)
@@ -60,10 +69,12 @@ def run(args: argparse.Namespace) -> int:
         result = run_day(settings, day)
         seconds = (dt.datetime.now() - started).total_seconds()
         print_day_summary(day_summary(settings, day), result, seconds)
+        console.print(f"run log: {result.log_path}")
         if not result.ok:
             failed += 1
             for err in result.errors:
                 console.print(f"[red]  {err['step']}: {err['message']}")
+            console.print(f"full log: {result.log_path}")
             bad = [t for t, s in result.task_states.items() if s not in ("success", "skipped")]
             raise ZhongtaiError(
                 f"business day {day} did not complete (run {result.run_id}); "

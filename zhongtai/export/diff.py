@@ -88,8 +88,16 @@ def diff_states(
         if b == a:
             continue
         op = "insert" if b is None else "delete" if a is None else "update"
-        rows.append({"change_seq": seq, "op": op, "key": k, "before": b, "after": a,
-                     "business_date": business_date})
+        rows.append(
+            {
+                "change_seq": seq,
+                "op": op,
+                "key": k,
+                "before": b,
+                "after": a,
+                "business_date": business_date,
+            }
+        )
         seq += 1
     return pa.Table.from_pylist(rows, schema=DIFF_SCHEMA)
 
@@ -146,10 +154,14 @@ def export_day(
             continue
         current = states[ds.name]()
         prev_dates = [d for d in lake.dates("exports", f"_state/{ds.name}") if d < day]
-        prev = lake.read_table("exports", f"_state/{ds.name}", prev_dates[-1]) if prev_dates else None
+        prev = (
+            lake.read_table("exports", f"_state/{ds.name}", prev_dates[-1]) if prev_dates else None
+        )
         prev_manifest = _manifest(lake, ds.name, prev_dates[-1]) if prev_dates else None
         first_seq = (prev_manifest or {}).get("last_change_seq", 0) + 1
-        diff = diff_states(_rows_by_key(prev, ds.key), _rows_by_key(current, ds.key), day, first_seq)
+        diff = diff_states(
+            _rows_by_key(prev, ds.key), _rows_by_key(current, ds.key), day, first_seq
+        )
         files = {
             "diff.parquet": to_parquet_bytes(diff),
             "diff.csv": to_csv_bytes(diff),
@@ -162,13 +174,16 @@ def export_day(
             "schema_version": SCHEMA_VERSION,
             "key": ds.key,
             "rows": diff.num_rows,
-            "counts": {op: int(sum(1 for o in diff.column("op").to_pylist() if o == op))
-                       for op in ("insert", "update", "delete")},
+            "counts": {
+                op: int(sum(1 for o in diff.column("op").to_pylist() if o == op))
+                for op in ("insert", "update", "delete")
+            },
             "first_change_seq": first_seq if diff.num_rows else None,
             "last_change_seq": first_seq + diff.num_rows - 1,
             "files": {name: {"sha256": _sha(b), "bytes": len(b)} for name, b in files.items()},
             "previous_manifest": f"exports/{ds.name}/date={prev_dates[-1]}/manifest.json"
-            if prev_dates else None,
+            if prev_dates
+            else None,
             "run_id": run_id,
         }
         existing = _manifest(lake, ds.name, day)

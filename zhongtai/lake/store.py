@@ -161,14 +161,16 @@ class Lake:
         base = self.root + "/"
         for info in self.fs.get_file_info(sel):
             if info.type == pafs.FileType.File:
-                out.append(LakeFile(info.path[len(base):], int(info.size or 0)))
+                out.append(LakeFile(info.path[len(base) :], int(info.size or 0)))
         return sorted(out, key=lambda f: f.path)
 
     def list_dirs(self, prefix: str) -> list[str]:
         """Names of the immediate sub-folders of ``prefix``."""
         sel = pafs.FileSelector(self.full(prefix), recursive=False, allow_not_found=True)
         return sorted(
-            Path(i.path).name for i in self.fs.get_file_info(sel) if i.type == pafs.FileType.Directory
+            Path(i.path).name
+            for i in self.fs.get_file_info(sel)
+            if i.type == pafs.FileType.Directory
         )
 
     def delete(self, rel: str) -> None:
@@ -233,8 +235,12 @@ class Lake:
         return self._point(zone, dataset, date, run_id, rels, rows, meta)
 
     def _upload(self, local: Path, rel: str) -> None:
-        pafs.copy_files(str(local), self.full(rel), source_filesystem=pafs.LocalFileSystem(),
-                        destination_filesystem=self.fs)
+        pafs.copy_files(
+            str(local),
+            self.full(rel),
+            source_filesystem=pafs.LocalFileSystem(),
+            destination_filesystem=self.fs,
+        )
 
     def _point(
         self,
@@ -256,7 +262,9 @@ class Lake:
             "meta": meta or {},
         }
         self.write_json(f"{self.partition(zone, dataset, date)}/{POINTER}", doc)
-        return DatasetVersion(zone, dataset, _date_str(date), run_id, tuple(files), int(rows), meta or {})
+        return DatasetVersion(
+            zone, dataset, _date_str(date), run_id, tuple(files), int(rows), meta or {}
+        )
 
     def current(self, zone: str, dataset: str, date: dt.date | str) -> DatasetVersion | None:
         """The published version of a partition, or None."""
@@ -265,7 +273,13 @@ class Lake:
             return None
         d = self.read_json(rel)
         return DatasetVersion(
-            d["zone"], d["dataset"], d["date"], d["run_id"], tuple(d["files"]), d["rows"], d.get("meta", {})
+            d["zone"],
+            d["dataset"],
+            d["date"],
+            d["run_id"],
+            tuple(d["files"]),
+            d["rows"],
+            d.get("meta", {}),
         )
 
     def dates(self, zone: str, dataset: str) -> list[str]:
@@ -273,7 +287,7 @@ class Lake:
         out = []
         for name in self.list_dirs(f"{zone}/{dataset}"):
             if name.startswith("date=") and self.exists(f"{zone}/{dataset}/{name}/{POINTER}"):
-                out.append(name[len("date="):])
+                out.append(name[len("date=") :])
         return sorted(out)
 
     def read_table(
@@ -317,8 +331,12 @@ class Lake:
                 local = self.staging_root() / "in" / f
                 if not local.exists():
                     local.parent.mkdir(parents=True, exist_ok=True)
-                    pafs.copy_files(self.full(f), str(local), source_filesystem=self.fs,
-                                    destination_filesystem=pafs.LocalFileSystem())
+                    pafs.copy_files(
+                        self.full(f),
+                        str(local),
+                        source_filesystem=self.fs,
+                        destination_filesystem=pafs.LocalFileSystem(),
+                    )
                 out.append(str(local))
         return out
 

@@ -8,10 +8,13 @@ inside :func:`run_day`, after :func:`airflow_environment` has been applied.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +35,7 @@ class DayRun:
     state: str
     task_states: dict[str, str] = field(default_factory=dict)
     errors: list[dict[str, str]] = field(default_factory=list)
+    log_path: str = ""
 
     @property
     def ok(self) -> bool:
@@ -117,13 +121,47 @@ def run_day(settings: Settings, business_date: dt.date) -> DayRun:
     logical = pendulum.datetime(
         business_date.year, business_date.month, business_date.day, tz=settings.timezone
     )
-    dr = dag.test(logical_date=logical, run_conf={"business_date": business_date.isoformat()})
+    log_path = settings.state_path / "logs" / f"{DAG_ID}-{business_date.isoformat()}.log"
+    with _output_to(log_path):
+        dr = dag.test(logical_date=logical, run_conf={"business_date": business_date.isoformat()})
     states = {ti.task_id: str(ti.state) for ti in dr.get_task_instances()}
     errors = []
-    err_dir = settings.state_path / "runs" / "".join(
-        ch if ch.isalnum() or ch in "-_." else "_" for ch in dr.run_id
+    err_dir = (
+        settings.state_path
+        / "runs"
+        / "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in dr.run_id)
     )
     if err_dir.exists():
         for f in sorted(err_dir.glob("*.error.json")):
             errors.append(json.loads(f.read_text()))
-    return DayRun(business_date, dr.run_id, str(dr.state), states, errors)
+    return DayRun(business_date, dr.run_id, str(dr.state), states, errors, str(log_path))
+
+
+@contextlib.contextmanager
+def _output_to(path: Path) -> Iterator[None]:
+    """Send everything the run prints (Airflow task logs, Spark, dbt) to ``path``.
+
+    File descriptors 1 and 2 are redirected so output of the JVM and of child
+    processes goes there too; the original stdout stays reachable through
+    ``ZT_PROGRESS_FD`` so each step can report one progress line.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    progress = os.dup(1)
+    os.environ["ZT_PROGRESS_FD"] = str(progress)
+    with open(path, "ab") as f:
+        os.dup2(f.fileno(), 1)
+        os.dup2(f.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved_out, 1)
+            os.dup2(saved_err, 2)
+            os.close(saved_out)
+            os.close(saved_err)
+            os.environ.pop("ZT_PROGRESS_FD", None)
+            os.close(progress)

@@ -9,10 +9,13 @@ the run's state folder, so the CLI can print one clear line per failure.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
 import logging
+import os
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -38,8 +41,9 @@ def record_failure(settings: Settings, run_id: str, step: str, error: BaseExcept
     folder = settings.state_path / "runs" / _safe(run_id)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{step}.error.json").write_text(
-        json.dumps({"step": step, "type": type(error).__name__, "message": str(error)},
-                   ensure_ascii=False)
+        json.dumps(
+            {"step": step, "type": type(error).__name__, "message": str(error)}, ensure_ascii=False
+        )
     )
 
 
@@ -47,13 +51,25 @@ def _safe(s: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in s)
 
 
+def _progress(line: str) -> None:
+    """One line on the terminal of ``zt run`` (whose own output goes to the run log)."""
+    fd = os.environ.get("ZT_PROGRESS_FD")
+    if fd:
+        with contextlib.suppress(OSError):
+            os.write(int(fd), (line + "\n").encode())
+
+
 def _run(step: str, run_id: str, fn: Callable[[Settings], Any]) -> dict[str, Any]:
     settings = Settings.from_env()
+    started = time.perf_counter()
     try:
-        return _jsonable(fn(settings))
+        out = _jsonable(fn(settings))
     except Exception as e:
         record_failure(settings, run_id, step, e)
+        _progress(f"  ✗ {step} failed after {time.perf_counter() - started:,.1f} s")
         raise
+    _progress(f"  ✓ {step} ({time.perf_counter() - started:,.1f} s)")
+    return out
 
 
 def ingest(feed: str, business_date: str, run_id: str) -> dict[str, Any]:
@@ -77,24 +93,29 @@ def validate(zone: str, feed: str, business_date: str, run_id: str) -> dict[str,
     """Great Expectations checkpoint on one zone partition; raises when it fails."""
     from zhongtai.quality import validate_partition
 
-    return _run(f"validate_{zone}_{feed}", run_id,
-                lambda s: validate_partition(s, zone, feed, _date(business_date), run_id))
+    return _run(
+        f"validate_{zone}_{feed}",
+        run_id,
+        lambda s: validate_partition(s, zone, feed, _date(business_date), run_id),
+    )
 
 
 def clean(feed: str, business_date: str, run_id: str) -> dict[str, Any]:
     """raw → clean for one feed (Spark)."""
     from zhongtai.clean import clean_feed
 
-    return _run(f"clean_{feed}", run_id,
-                lambda s: clean_feed(s, feed, _date(business_date), run_id))
+    return _run(
+        f"clean_{feed}", run_id, lambda s: clean_feed(s, feed, _date(business_date), run_id)
+    )
 
 
 def match(business_date: str, run_id: str) -> dict[str, Any]:
     """clean → master person library (Spark)."""
     from zhongtai.match import build_person_master
 
-    return _run("match_persons", run_id,
-                lambda s: build_person_master(s, _date(business_date), run_id))
+    return _run(
+        "match_persons", run_id, lambda s: build_person_master(s, _date(business_date), run_id)
+    )
 
 
 def marts(business_date: str, run_id: str) -> dict[str, Any]:
@@ -111,10 +132,13 @@ def marts(business_date: str, run_id: str) -> dict[str, Any]:
 
 def export(business_date: str, run_id: str) -> dict[str, Any]:
     """Publish the day's diff exports."""
+    from zhongtai.export import export_day
     from zhongtai.pipeline.export_sources import export_states
 
-    from zhongtai.export import export_day
-
-    return _run("export", run_id,
-                lambda s: export_day(s, _date(business_date), run_id,
-                                     export_states(s, _date(business_date))))
+    return _run(
+        "export",
+        run_id,
+        lambda s: export_day(
+            s, _date(business_date), run_id, export_states(s, _date(business_date))
+        ),
+    )

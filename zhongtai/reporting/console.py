@@ -28,8 +28,15 @@ def print_day_summary(s: DaySummary, run: Any = None, seconds: float | None = No
     for col in ("feed", "deliveries", "rows in", "loaded", "quarantined", "duplicates", "clean"):
         t.add_column(col, justify="left" if col == "feed" else "right")
     for f in s.feeds:
-        t.add_row(f.feed, _n(f.deliveries), _n(f.rows_in), _n(f.loaded), _n(f.quarantined),
-                  _n(f.duplicates), _n(f.clean))
+        t.add_row(
+            f.feed,
+            _n(f.deliveries),
+            _n(f.rows_in),
+            _n(f.loaded),
+            _n(f.quarantined),
+            _n(f.duplicates),
+            _n(f.clean),
+        )
     console.print(t)
     m = Table(title="master, marts, exports", show_header=True)
     m.add_column("what")
@@ -87,6 +94,8 @@ def print_status(settings: Settings, inventory: dict[str, dict[str, list[str]]])
         return
     for zone, datasets in inventory.items():
         for ds, dates in sorted(datasets.items()):
-            shown = ", ".join(dates) if len(dates) <= 4 else f"{dates[0]} … {dates[-1]} ({len(dates)})"
+            shown = (
+                ", ".join(dates) if len(dates) <= 4 else f"{dates[0]} … {dates[-1]} ({len(dates)})"
+            )
             t.add_row(zone, ds, shown)
     console.print(t)

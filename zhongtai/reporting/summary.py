@@ -54,8 +54,12 @@ def day_summary(settings: Settings, day: dt.date) -> DaySummary:
         ledger = lake.read_table("ledger", f"deliveries_{feed}", day)
         if ledger is not None and ledger.num_rows:
             fc.deliveries = ledger.num_rows
-            for attr, col in (("rows_in", "rows_in"), ("loaded", "rows_loaded"),
-                              ("quarantined", "rows_quarantined"), ("duplicates", "rows_duplicate")):
+            for attr, col in (
+                ("rows_in", "rows_in"),
+                ("loaded", "rows_loaded"),
+                ("quarantined", "rows_quarantined"),
+                ("duplicates", "rows_duplicate"),
+            ):
                 setattr(fc, attr, int(pc.sum(ledger.column(col)).as_py() or 0))
         clean = lake.current("clean", feed, day)
         fc.clean = clean.rows if clean else None
@@ -98,8 +102,13 @@ def lake_inventory(lake: Lake, only: dt.date | None = None) -> dict[str, dict[st
     inv: dict[str, dict[str, list[str]]] = {}
     want = only.isoformat() if only else None
     for feed in lake.list_dirs("landing"):
-        dates = sorted({d for s in lake.list_dirs(f"landing/{feed}") for d in lake.list_dirs(
-            f"landing/{feed}/{s}")})
+        dates = sorted(
+            {
+                d
+                for s in lake.list_dirs(f"landing/{feed}")
+                for d in lake.list_dirs(f"landing/{feed}/{s}")
+            }
+        )
         inv.setdefault("landing", {})[feed] = [d for d in dates if want in (None, d)]
     for zone in ("raw", "quarantine", "clean", "master", "ledger"):
         for ds in lake.list_dirs(zone):
@@ -109,8 +118,13 @@ def lake_inventory(lake: Lake, only: dt.date | None = None) -> dict[str, dict[st
     for ds in lake.list_dirs("exports"):
         if ds.startswith("_"):
             continue
-        dates = [n[5:] for n in lake.list_dirs(f"exports/{ds}") if n.startswith("date=")
-                 and lake.exists(f"exports/{ds}/{n}/manifest.json") and want in (None, n[5:])]
+        dates = [
+            n[5:]
+            for n in lake.list_dirs(f"exports/{ds}")
+            if n.startswith("date=")
+            and lake.exists(f"exports/{ds}/{n}/manifest.json")
+            and want in (None, n[5:])
+        ]
         if dates:
             inv.setdefault("exports", {})[ds] = dates
     return inv

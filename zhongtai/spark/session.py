@@ -43,6 +43,7 @@ def get_spark(settings: Settings | None = None) -> SparkSession:
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.local.dir", str(local_dir))
         .config("spark.sql.warehouse.dir", str(local_dir / "warehouse"))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={local_dir}")
