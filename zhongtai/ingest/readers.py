@@ -2,10 +2,15 @@
 
 A delivery is opened as a list of *members*: the file itself, the decompressed
 stream of a ``.gz``, or each file of a ``.zip``. Each member is read by its
-format (CSV/TSV, JSON Lines, Parquet, XLSX) into a :class:`MemberData`: an
-Arrow table with the delivered header names, the 1-based data row number of
-each row, and the lines that could not be read (undecodable bytes, over-long
-lines, wrong field counts, malformed JSON), which ingestion quarantines.
+format (CSV/TSV, JSON Lines, Parquet, XLSX) into Arrow tables with the
+delivered header names, the 1-based data row number of each row, and the lines
+that could not be read (undecodable bytes, over-long lines, wrong field
+counts, malformed JSON), which ingestion quarantines.
+
+Members are *streamed*: :func:`stream_member` yields :class:`Chunk` s of at most
+``IngestLimits.chunk_rows`` rows, so memory does not grow with the file size.
+Bad lines travel with the chunk whose row numbers pass them, so the line
+numbers of rows and bad lines taken together ascend through the stream.
 
 Text is decoded strictly: UTF-8 (with or without BOM) first, then GB18030 (a
 superset of GBK). A byte sequence that does not decode is never replaced by
@@ -19,6 +24,8 @@ import csv
 import gzip
 import io
 import json
+import queue
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -28,6 +35,7 @@ from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from zhongtai.ingest.limits import IngestLimits
 
@@ -43,7 +51,6 @@ FORMATS = {
     ".xlsx": "xlsx",
 }
 _SENTINEL = "\x00ZT_BAD:"
-_JSONL_BATCH = 50_000
 
 
 class DeliveryRejected(Exception):
@@ -62,23 +69,6 @@ class BadLine:
     line_number: int
     reason: str
     text: str
-
-
-@dataclass
-class MemberData:
-    """What one member of a delivery holds."""
-
-    name: str | None
-    format: str
-    encoding: str | None
-    table: pa.Table
-    line_numbers: np.ndarray
-    bad_lines: list[BadLine] = field(default_factory=list)
-
-    @property
-    def rows_in(self) -> int:
-        """Rows read plus lines that could not be read."""
-        return self.table.num_rows + len(self.bad_lines)
 
 
 def split_format(name: str) -> tuple[str | None, str | None]:
@@ -156,6 +146,7 @@ class _Member:
     format: str
     open: Any  # () -> binary stream
     seekable_bytes: Any  # () -> bytes (for Parquet/XLSX)
+    seekable: bool = False  # open() gives a seekable file (Parquet is then read in place)
 
 
 def open_members(
@@ -173,6 +164,9 @@ def open_members(
         DeliveryRejected: unknown format, unsafe zip member names, bombs.
     """
     fmt, packing = split_format(file_name)
+    if size == 0 and (fmt is not None or packing is not None):
+        # a zero-byte delivery holds no rows whatever its packing: ledgered as empty
+        return "plain", []
     if packing == "zip":
         return "zip", _zip_members(opener, file_name, size, limits)
     if fmt is None:
@@ -193,7 +187,7 @@ def open_members(
         return "gzip", [_Member(None, fmt, gz_open, lambda: gz_open().read())]
     if fmt == "xlsx":
         _check_zip_container(opener, file_name, size, limits)
-    return "plain", [_Member(None, fmt, opener, lambda: opener().read())]
+    return "plain", [_Member(None, fmt, opener, lambda: opener().read(), seekable=True)]
 
 
 def _unsafe_member(name: str) -> bool:
@@ -223,14 +217,14 @@ def _check_zip_container(opener: Any, file_name: str, size: int, limits: IngestL
     try:
         with zipfile.ZipFile(opener()) as zf:
             _check_infos(zf.infolist(), repr(file_name), limits)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, OSError, ValueError):
         raise DeliveryRejected("corrupt_archive", f"{file_name!r} is not a valid xlsx") from None
 
 
 def _zip_members(opener: Any, file_name: str, size: int, limits: IngestLimits) -> list[_Member]:
     try:
         zf = zipfile.ZipFile(opener())
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, OSError, ValueError):
         raise DeliveryRejected("corrupt_archive", f"{file_name!r} is not a valid zip") from None
     infos = [i for i in zf.infolist() if not i.is_dir()]
     for i in infos:
@@ -368,7 +362,7 @@ class _Decoder:
         if not text.startswith(_SENTINEL):
             return None
         key = int(text[len(_SENTINEL) :].split("\x00", 1)[0])
-        reason, original = self.bad[key]
+        reason, original = self.bad.pop(key)
         return BadLine(line_number, reason, original)
 
 
@@ -399,23 +393,138 @@ class _BlockStream(io.RawIOBase):
         return len(data)
 
 
-# -- formats --------------------------------------------------------------------------------------
-def read_member(member: _Member, limits: IngestLimits) -> MemberData:
-    """Read one member into a :class:`MemberData`."""
+# -- streams --------------------------------------------------------------------------------------
+@dataclass
+class Chunk:
+    """Up to ``IngestLimits.chunk_rows`` rows of one member, and the bad lines that go with them.
+
+    Attributes:
+        table: the rows, with the delivered header names as columns.
+        line_numbers: the 1-based data row number of each row.
+        bad_lines: lines that could not be read, all numbered below the next chunk's rows.
+    """
+
+    table: pa.Table
+    line_numbers: np.ndarray
+    bad_lines: list[BadLine] = field(default_factory=list)
+
+    @property
+    def rows_in(self) -> int:
+        """Rows read plus lines that could not be read."""
+        return self.table.num_rows + len(self.bad_lines)
+
+
+class MemberStream:
+    """One member of a delivery, opened and read chunk by chunk.
+
+    Attributes:
+        name: the zip member name, or None for the file itself.
+        format: ``csv``, ``jsonl``, ``parquet`` or ``xlsx``.
+        headers: the delivered header names. Known on opening for CSV, Parquet
+            and XLSX; for JSON Lines the keys seen so far, complete once
+            :meth:`chunks` is exhausted.
+        header_known: True when ``headers`` is complete before reading rows.
+    """
+
+    header_known = True
+
+    def __init__(self, name: str | None, fmt: str, limits: IngestLimits):
+        self.name = name
+        self.format = fmt
+        self.limits = limits
+        self.headers: list[str] = []
+
+    @property
+    def encoding(self) -> str | None:
+        """The text encoding for the ledger (None for binary formats)."""
+        return None
+
+    def chunks(self) -> Iterator[Chunk]:
+        """The member's rows, chunk by chunk."""
+        raise NotImplementedError
+
+
+class _Numberer:
+    """Numbers good rows 1, 2, ... around the line numbers of bad lines reported so far."""
+
+    def __init__(self) -> None:
+        self.next = 1
+        self.pending: list[BadLine] = []
+
+    def take(self, k: int) -> tuple[np.ndarray, list[BadLine]]:
+        """Numbers for the next ``k`` good rows, and the bad lines they pass."""
+        known = sorted({b.line_number for b in self.pending if b.line_number >= self.next})
+        cand = np.arange(self.next, self.next + k + len(known), dtype=np.int64)
+        nums = np.setdiff1d(cand, np.array(known, dtype=np.int64), assume_unique=True)[:k]
+        if k:
+            self.next = int(nums[-1]) + 1
+        out = [b for b in self.pending if b.line_number < self.next]
+        self.pending = [b for b in self.pending if b.line_number >= self.next]
+        return nums, out
+
+    def rest(self) -> list[BadLine]:
+        """Bad lines after the last good row."""
+        out, self.pending = sorted(self.pending, key=lambda b: b.line_number), []
+        return out
+
+
+def stream_member(member: _Member, limits: IngestLimits) -> MemberStream:
+    """Open one member for reading in chunks.
+
+    Raises:
+        DeliveryRejected: the member cannot be read at all (bad header, broken file).
+    """
     if member.format == "csv":
-        return _read_csv(member, limits)
+        return _CsvStream(member, limits)
     if member.format == "jsonl":
-        return _read_jsonl(member, limits)
+        return _JsonlStream(member, limits)
     if member.format == "parquet":
-        return _read_parquet(member)
-    return _read_xlsx(member)
+        return _ParquetStream(member, limits)
+    return _XlsxStream(member, limits)
 
 
-def _number_good_rows(n_good: int, bad_numbers: list[int]) -> np.ndarray:
-    if not bad_numbers:
-        return np.arange(1, n_good + 1, dtype=np.int64)
-    candidates = np.arange(1, n_good + len(bad_numbers) + 1, dtype=np.int64)
-    return np.setdiff1d(candidates, np.array(bad_numbers, dtype=np.int64))[:n_good]
+def prefetched(chunks: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
+    """``chunks``, read ahead on a background thread while the caller works on the last one.
+
+    Parsing and decompression release the GIL, so reading overlaps typing.
+    At most ``depth`` chunks wait; the order is unchanged; an error of the
+    reader is raised in the caller.
+    """
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for c in chunks:
+                if not put(("chunk", c)):
+                    return
+            put(("end", None))
+        except BaseException as e:  # handed to the caller
+            put(("error", e))
+
+    t = threading.Thread(target=run, name="ingest-read", daemon=True)
+    t.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "chunk":
+                yield value
+            elif kind == "end":
+                return
+            else:
+                raise value
+    finally:
+        stop.set()
+        t.join()
 
 
 def _header_names(raw: list[str]) -> list[str]:
@@ -430,83 +539,123 @@ def _header_names(raw: list[str]) -> list[str]:
     return names
 
 
-def _read_csv(member: _Member, limits: IngestLimits) -> MemberData:
-    import pyarrow.csv as pacsv
+def _rows_only(n: int) -> pa.Table:
+    """A table of ``n`` rows and no columns."""
+    return pa.table({"_": pa.nulls(n)}).drop_columns(["_"])
 
-    dec = _Decoder(member.open(), limits)
-    blocks = dec.utf8_blocks()
-    head = b""
-    for block in blocks:
-        head += block
-        if head.strip(b"\r\n\t ,"):
-            break
-    first_nl = head.find(b"\n")
-    header_line = (head if first_nl < 0 else head[:first_nl]).decode("utf-8").rstrip("\r")
-    if header_line.startswith(_SENTINEL):
-        raise DeliveryRejected(
-            "undecodable", "the header line cannot be decoded as UTF-8 or GB18030 (or is too long)"
-        )
-    if not header_line.strip():
-        return MemberData(member.name, "csv", dec.label, pa.table({}), np.zeros(0, np.int64))
-    delimiter = "\t" if header_line.count("\t") > header_line.count(",") else ","
-    names = _header_names(next(csv.reader([header_line], delimiter=delimiter)))
-    bad: list[BadLine] = []
 
-    def on_invalid(row: Any) -> str:
-        number = int(row.number) - 1 if row.number is not None and row.number > 0 else -1
-        found = dec.bad_line(row.text or "", number)
-        if found is None:
-            found = BadLine(
-                number,
-                "wrong_field_count",
-                (row.text or "")[:2000],
-            )
-        bad.append(found)
-        return "skip"
+class _CsvStream(MemberStream):
+    def __init__(self, member: _Member, limits: IngestLimits):
+        import pyarrow.csv as pacsv
 
-    stream = _BlockStream(blocks, head)
-    try:
-        reader = pacsv.open_csv(
-            stream,
-            read_options=pacsv.ReadOptions(
-                column_names=names,
-                skip_rows=1,
-                use_threads=False,
-                block_size=max(4 << 20, 2 * limits.max_line_bytes + 64),
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={n: pa.string() for n in names},
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-                null_values=[],
-            ),
-        )
-        batches = list(reader)
-    except pa.ArrowInvalid as e:
-        if "Empty CSV" in str(e):
-            batches = []
-        else:
+        super().__init__(member.name, "csv", limits)
+        self.dec = _Decoder(member.open(), limits)
+        self.num = _Numberer()
+        self._reader: Any = None
+        blocks = self.dec.utf8_blocks()
+        head = b""
+        for block in blocks:
+            head += block
+            if head.strip(b"\r\n\t ,"):
+                break
+        first_nl = head.find(b"\n")
+        header_line = (head if first_nl < 0 else head[:first_nl]).decode("utf-8").rstrip("\r")
+        if header_line.startswith(_SENTINEL):
             raise DeliveryRejected(
-                "unparseable_csv", f"CSV cannot be parsed: {str(e)[:200]}"
-            ) from None
-    schema = pa.schema([(n, pa.string()) for n in names])
-    table = pa.Table.from_batches(batches, schema=schema)
-    # a one-column file parses sentinel lines as rows; take them out
-    if len(names) == 1 and dec.bad and table.num_rows:
-        col = table.column(0).to_pylist()
-        keep = []
-        for i, v in enumerate(col):
-            found = dec.bad_line(v or "", -1)
+                "undecodable",
+                "the header line cannot be decoded as UTF-8 or GB18030 (or is too long)",
+            )
+        if not header_line.strip():
+            return
+        delimiter = "\t" if header_line.count("\t") > header_line.count(",") else ","
+        self.headers = _header_names(next(csv.reader([header_line], delimiter=delimiter)))
+        self.schema = pa.schema([(n, pa.string()) for n in self.headers])
+
+        def on_invalid(row: Any) -> str:
+            number = int(row.number) - 1 if row.number is not None and row.number > 0 else -1
+            found = self.dec.bad_line(row.text or "", number)
             if found is None:
-                keep.append(i)
-            else:
-                bad.append(found)
-        table = table.take(keep)
-    numbers = _number_good_rows(table.num_rows, [b.line_number for b in bad])
-    return MemberData(member.name, "csv", dec.label, table, numbers, bad)
+                found = BadLine(number, "wrong_field_count", (row.text or "")[:2000])
+            self.num.pending.append(found)
+            return "skip"
+
+        try:
+            self._reader = pacsv.open_csv(
+                _BlockStream(blocks, head),
+                read_options=pacsv.ReadOptions(
+                    column_names=self.headers,
+                    skip_rows=1,
+                    use_threads=False,
+                    block_size=max(8 << 20, 2 * limits.max_line_bytes + 64),
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=delimiter, newlines_in_values=True, invalid_row_handler=on_invalid
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={n: pa.string() for n in self.headers},
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                    null_values=[],
+                ),
+            )
+        except pa.ArrowInvalid as e:
+            if "Empty CSV" not in str(e):
+                raise DeliveryRejected(
+                    "unparseable_csv", f"CSV cannot be parsed: {str(e)[:200]}"
+                ) from None
+
+    @property
+    def encoding(self) -> str | None:
+        return self.dec.label
+
+    def _chunk(self, table: pa.Table) -> Chunk:
+        numbers, bad = self.num.take(table.num_rows)
+        # a one-column file parses sentinel lines as rows; take them out
+        if len(self.headers) == 1 and self.dec.bad and table.num_rows:
+            col = table.column(0)
+            hit = np.asarray(
+                pc.fill_null(pc.starts_with(col, _SENTINEL), False).to_numpy(zero_copy_only=False),
+                dtype=bool,
+            )
+            if hit.any():
+                for i in np.flatnonzero(hit):
+                    found = self.dec.bad_line(col[int(i)].as_py(), int(numbers[i]))
+                    if found is not None:
+                        bad.append(found)
+                table = table.filter(pa.array(~hit))
+                numbers = numbers[~hit]
+                bad.sort(key=lambda b: b.line_number)
+        return Chunk(table, numbers, bad)
+
+    def chunks(self) -> Iterator[Chunk]:
+        size = self.limits.chunk_rows
+        acc: list[pa.RecordBatch] = []
+        n = 0
+        while self._reader is not None:
+            try:
+                batch = self._reader.read_next_batch()
+            except StopIteration:
+                break
+            except pa.ArrowInvalid as e:
+                raise DeliveryRejected(
+                    "unparseable_csv", f"CSV cannot be parsed: {str(e)[:200]}"
+                ) from None
+            acc.append(batch)
+            n += batch.num_rows
+            if n >= size:
+                table = pa.Table.from_batches(acc, schema=self.schema)
+                start = 0
+                while n - start >= size:
+                    yield self._chunk(table.slice(start, size))
+                    start += size
+                acc = [b for b in table.slice(start).to_batches() if b.num_rows]
+                n -= start
+        if acc:
+            yield self._chunk(pa.Table.from_batches(acc, schema=self.schema))
+        rest = self.num.rest()
+        if rest:
+            schema = getattr(self, "schema", pa.schema([]))
+            yield Chunk(schema.empty_table(), np.zeros(0, np.int64), rest)
 
 
 def _json_text(v: Any) -> str | None:
@@ -519,65 +668,100 @@ def _json_text(v: Any) -> str | None:
     return json.dumps(v, ensure_ascii=False)
 
 
-def _read_jsonl(member: _Member, limits: IngestLimits) -> MemberData:
-    dec = _Decoder(member.open(), limits)
-    bad: list[BadLine] = []
-    columns: dict[str, list[str | None]] = {}
-    numbers: list[int] = []
-    n = 0
-    line_no = 0
-    for block in dec.utf8_blocks():
-        for raw in block.decode("utf-8").splitlines():
-            line_no += 1
-            if not raw.strip():
-                line_no -= 1  # blank lines are not records
-                continue
-            found = dec.bad_line(raw, line_no)
-            if found is not None:
-                bad.append(found)
-                continue
-            try:
-                obj = json.loads(raw, parse_float=str, parse_int=str)
-            except ValueError:
-                obj = None
-            if not isinstance(obj, dict):
-                bad.append(BadLine(line_no, "malformed_json", raw[:2000]))
-                continue
-            for k, v in obj.items():
-                if k not in columns:
-                    columns[k] = [None] * n
-                columns[k].append(_json_text(v))
-            n += 1
-            for col in columns.values():
-                if len(col) < n:
-                    col.append(None)
-            numbers.append(line_no)
-    names = _header_names(list(columns))
-    table = pa.table(
-        {name: pa.array(columns[k], pa.string()) for name, k in zip(names, columns, strict=True)}
-    )
-    if not columns:
-        table = pa.table({})
-    return MemberData(
-        member.name, "jsonl", dec.label, table, np.array(numbers, dtype=np.int64), bad
-    )
+class _JsonlStream(MemberStream):
+    header_known = False
+
+    def __init__(self, member: _Member, limits: IngestLimits):
+        super().__init__(member.name, "jsonl", limits)
+        self.dec = _Decoder(member.open(), limits)
+        self.keys: list[str] = []
+
+    @property
+    def encoding(self) -> str | None:
+        return self.dec.label
+
+    def _chunk(
+        self, columns: dict[str, list[str | None]], n: int, numbers: list[int], bad: list[BadLine]
+    ) -> Chunk:
+        self.headers = _header_names(self.keys)
+        if self.keys:
+            table = pa.table(
+                {
+                    name: pa.array(columns.get(k) or [None] * n, pa.string())
+                    for name, k in zip(self.headers, self.keys, strict=True)
+                }
+            )
+        else:
+            table = _rows_only(n)
+        return Chunk(table, np.array(numbers, dtype=np.int64), bad)
+
+    def chunks(self) -> Iterator[Chunk]:
+        columns: dict[str, list[str | None]] = {}
+        numbers: list[int] = []
+        bad: list[BadLine] = []
+        n = 0
+        line_no = 0
+        for block in self.dec.utf8_blocks():
+            for raw in block.decode("utf-8").splitlines():
+                if not raw.strip():
+                    continue  # blank lines are not records
+                line_no += 1
+                found = self.dec.bad_line(raw, line_no)
+                if found is not None:
+                    bad.append(found)
+                    continue
+                try:
+                    obj = json.loads(raw, parse_float=str, parse_int=str)
+                except ValueError:
+                    obj = None
+                if not isinstance(obj, dict):
+                    bad.append(BadLine(line_no, "malformed_json", raw[:2000]))
+                    continue
+                for k, v in obj.items():
+                    if k not in columns:
+                        if k not in self.keys:
+                            self.keys.append(k)
+                        columns[k] = [None] * n
+                    columns[k].append(_json_text(v))
+                n += 1
+                for col in columns.values():
+                    if len(col) < n:
+                        col.append(None)
+                numbers.append(line_no)
+                if n >= self.limits.chunk_rows:
+                    yield self._chunk(columns, n, numbers, bad)
+                    columns, numbers, bad, n = {}, [], [], 0
+        if n or bad:
+            yield self._chunk(columns, n, numbers, bad)
+        self.headers = _header_names(self.keys)
 
 
-def _read_parquet(member: _Member) -> MemberData:
-    import pyarrow.parquet as pq
+class _ParquetStream(MemberStream):
+    def __init__(self, member: _Member, limits: IngestLimits):
+        import pyarrow.parquet as pq
 
-    try:
-        table = pq.read_table(io.BytesIO(member.seekable_bytes()))
-    except (pa.ArrowInvalid, OSError) as e:
-        if isinstance(e, DeliveryRejected):
-            raise
-        raise DeliveryRejected(
-            "unreadable_parquet", f"Parquet cannot be read: {str(e)[:200]}"
-        ) from None
-    table = table.rename_columns(_header_names(table.column_names))
-    return MemberData(
-        member.name, "parquet", None, table, np.arange(1, table.num_rows + 1, dtype=np.int64)
-    )
+        super().__init__(member.name, "parquet", limits)
+        try:
+            src = member.open() if member.seekable else io.BytesIO(member.seekable_bytes())
+            self.file = pq.ParquetFile(src)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise DeliveryRejected(
+                "unreadable_parquet", f"Parquet cannot be read: {str(e)[:200]}"
+            ) from None
+        self.headers = _header_names(self.file.schema_arrow.names)
+
+    def chunks(self) -> Iterator[Chunk]:
+        start = 1
+        try:
+            for batch in self.file.iter_batches(batch_size=self.limits.chunk_rows):
+                n = batch.num_rows
+                table = pa.Table.from_batches([batch]).rename_columns(self.headers)
+                yield Chunk(table, np.arange(start, start + n, dtype=np.int64))
+                start += n
+        except (pa.ArrowInvalid, OSError) as e:
+            raise DeliveryRejected(
+                "unreadable_parquet", f"Parquet cannot be read: {str(e)[:200]}"
+            ) from None
 
 
 def _cell_text(v: Any) -> str | None:
@@ -596,40 +780,60 @@ def _cell_text(v: Any) -> str | None:
     return str(v)
 
 
-def _read_xlsx(member: _Member) -> MemberData:
-    import openpyxl
+class _XlsxStream(MemberStream):
+    def __init__(self, member: _Member, limits: IngestLimits):
+        import openpyxl
 
-    try:
-        wb = openpyxl.load_workbook(
-            io.BytesIO(member.seekable_bytes()), read_only=True, data_only=True
+        super().__init__(member.name, "xlsx", limits)
+        try:
+            self.wb = openpyxl.load_workbook(
+                io.BytesIO(member.seekable_bytes()), read_only=True, data_only=True
+            )
+            self.rows = enumerate(self.wb.worksheets[0].iter_rows(values_only=True), start=1)
+            self.header_row = 0
+            for r, row in self.rows:
+                cells = [_cell_text(v) for v in row]
+                if any(c is not None and c.strip() for c in cells):
+                    self.headers = _header_names([c or "" for c in cells])
+                    self.header_row = r
+                    break
+        except DeliveryRejected:
+            raise
+        except Exception as e:  # openpyxl raises many types for broken files
+            raise DeliveryRejected(
+                "unreadable_xlsx", f"XLSX cannot be opened ({type(e).__name__})"
+            ) from None
+
+    def _chunk(self, cols: list[list[str | None]], numbers: list[int]) -> Chunk:
+        table = pa.table(
+            {h: pa.array(c, pa.string()) for h, c in zip(self.headers, cols, strict=True)}
         )
-    except DeliveryRejected:
-        raise
-    except Exception as e:  # openpyxl raises many types for broken files
-        raise DeliveryRejected(
-            "unreadable_xlsx", f"XLSX cannot be opened ({type(e).__name__})"
-        ) from None
-    try:
-        ws = wb.worksheets[0]
-        header: list[str] | None = None
-        header_row = 0
-        cols: list[list[str | None]] = []
+        return Chunk(table, np.array(numbers, dtype=np.int64))
+
+    def chunks(self) -> Iterator[Chunk]:
+        if not self.headers:
+            self.wb.close()
+            return
+        cols: list[list[str | None]] = [[] for _ in self.headers]
         numbers: list[int] = []
-        for r, row in enumerate(ws.iter_rows(values_only=True), start=1):
-            cells = [_cell_text(v) for v in row]
-            if all(c is None or not c.strip() for c in cells):
-                continue
-            if header is None:
-                header = _header_names([c or "" for c in cells])
-                header_row = r
-                cols = [[] for _ in header]
-                continue
-            for i, col in enumerate(cols):
-                col.append(cells[i] if i < len(cells) else None)
-            numbers.append(r - header_row)
-    finally:
-        wb.close()
-    if header is None:
-        return MemberData(member.name, "xlsx", None, pa.table({}), np.zeros(0, np.int64))
-    table = pa.table({h: pa.array(c, pa.string()) for h, c in zip(header, cols, strict=True)})
-    return MemberData(member.name, "xlsx", None, table, np.array(numbers, dtype=np.int64))
+        try:
+            for r, row in self.rows:
+                cells = [_cell_text(v) for v in row]
+                if all(c is None or not c.strip() for c in cells):
+                    continue
+                for i, col in enumerate(cols):
+                    col.append(cells[i] if i < len(cells) else None)
+                numbers.append(r - self.header_row)
+                if len(numbers) >= self.limits.chunk_rows:
+                    yield self._chunk(cols, numbers)
+                    cols, numbers = [[] for _ in self.headers], []
+        except DeliveryRejected:
+            raise
+        except Exception as e:  # a sheet broken past its header
+            raise DeliveryRejected(
+                "unreadable_xlsx", f"XLSX cannot be read ({type(e).__name__})"
+            ) from None
+        finally:
+            self.wb.close()
+        if numbers:
+            yield self._chunk(cols, numbers)
