@@ -38,7 +38,8 @@ bench: install ## the benchmark scripts (figures go to the README)
 	$(BIN)/python bench/run_all.py
 
 lock: ## re-pin requirements.lock from pyproject.toml
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -q -o requirements.lock
+	sed -i "1i # Pinned environment for zhongtai (make lock regenerates it from pyproject.toml)." requirements.lock
 
 clean: ## remove run state (lake, warehouse, Airflow home); keeps .venv
 	rm -rf lake warehouse .zt truth

@@ -15,7 +15,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from zhongtai.ids.resident_id import check_char
 from zhongtai.lake.store import Lake
+from zhongtai.privacy import Pseudonymiser
 from zhongtai.settings import Settings
 from zhongtai.warehouse import build_marts, load_warehouse, read_mart
 
@@ -40,11 +42,18 @@ PEOPLE = {
     "P10": ("permanent", "active", True, C2, "G2", 1960),  # a possible match
     "P11": ("permanent", "active", True, C1, "G1", 1975),  # positive corrected to negative
 }
+# a duplicate master record of P03 on D1 and D2 (the same ID), merged into KP03 on D3
+DUPLICATE = {"P03B": ("away", "active", True, C2, "G2", 2000)}
+
+
 # raw identity of each person: must never reach the warehouse
-PII = {
-    k: (f"11010519{60 + i:02d}0101{i:03d}X", f"张{k}三", f"1380000{i:04d}")
-    for i, k in enumerate(PEOPLE)
-}
+def _resident_id(i: int) -> str:
+    first17 = f"11010519{60 + i:02d}0101{i:03d}"
+    return first17 + check_char(first17)
+
+
+PII = {k: (_resident_id(i), f"张{k}三", f"1380000{i:04d}") for i, k in enumerate(PEOPLE)}
+PSEUDONYM_KEY = "test-key-not-secret"
 
 
 def at(day: dt.date, hh: int, mm: int = 0) -> dt.datetime:
@@ -89,7 +98,8 @@ VACCINATIONS = [
 
 
 def _pseudo(person: str) -> str:
-    return f"ps-{person.lower()}"
+    """The keyed pseudonym the cleaning step gives the person's resident ID."""
+    return Pseudonymiser(PSEUDONYM_KEY.encode(), "v1").person("resident_id", PII[person][0])
 
 
 def _lineage(n: int, day: dt.date, feed: str) -> dict[str, Any]:
@@ -101,40 +111,42 @@ def _lineage(n: int, day: dt.date, feed: str) -> dict[str, Any]:
     }
 
 
-def build_lake(settings: Settings) -> None:
-    """Publish the three days into the lake (clean feeds carry raw PII, as in production)."""
-    lake = Lake(settings)
-    run = "test-run"
-    persons = [k for k in PEOPLE]
+def publish_master(lake: Lake, day: dt.date, run: str) -> None:
+    """The master snapshot of ``day``: on D1 and D2 the matcher still holds P03 twice (KP03 and
+    KP03B share one ID pseudonym: an identity conflict), merged on D3; the crosswalk holds the
+    records delivered so far."""
+    people = {**PEOPLE, **(DUPLICATE if day < D3 else {})}
+    persons = list(people)
+    pseudo = {p: _pseudo(p[:3]) for p in persons}
     lake.publish_table(
         "master",
         "persons",
-        D3,
+        day,
         pa.table(
             {
                 "person_key": [f"K{p}" for p in persons],
                 "id_type": ["resident_id"] * len(persons),
-                "id_pseudonym": [_pseudo(p) for p in persons],
-                "id_masked": [PII[p][0][:6] + "********" + PII[p][0][-4:] for p in persons],
+                "id_pseudonym": [pseudo[p] for p in persons],
+                "id_masked": [PII[p[:3]][0][:6] + "********" + PII[p[:3]][0][-4:] for p in persons],
                 "name_masked": ["张*"] * len(persons),
                 "gender": ["M"] * len(persons),
-                "birth_year": [PEOPLE[p][5] for p in persons],
+                "birth_year": [people[p][5] for p in persons],
                 "phone_pseudonym": [f"ph-{p}" for p in persons],
                 "phone_masked": ["138****0000"] * len(persons),
-                "residence_status": [PEOPLE[p][0] for p in persons],
-                "record_status": [PEOPLE[p][1] for p in persons],
-                "has_population_record": [PEOPLE[p][2] for p in persons],
-                "is_resident": [PEOPLE[p][2] and PEOPLE[p][1] == "active" for p in persons],
-                "community_code": [PEOPLE[p][3] for p in persons],
-                "grid_id": [PEOPLE[p][4] for p in persons],
+                "residence_status": [people[p][0] for p in persons],
+                "record_status": [people[p][1] for p in persons],
+                "has_population_record": [people[p][2] for p in persons],
+                "is_resident": [people[p][2] and people[p][1] == "active" for p in persons],
+                "community_code": [people[p][3] for p in persons],
+                "grid_id": [people[p][4] for p in persons],
                 "address_id": [None] * len(persons),
                 "source_systems": [["hukou"]] * len(persons),
                 "first_seen_date": pa.array([D1] * len(persons), pa.date32()),
-                "last_seen_date": pa.array([D3] * len(persons), pa.date32()),
+                "last_seen_date": pa.array([day] * len(persons), pa.date32()),
                 "pseudonym_key_version": ["v1"] * len(persons),
                 # matching internals that must not be loaded even if a stage leaves them here
-                "id_number_norm": [PII[p][0] for p in persons],
-                "name_norm": [PII[p][1] for p in persons],
+                "id_number_norm": [PII[p[:3]][0] for p in persons],
+                "name_norm": [PII[p[:3]][1] for p in persons],
             }
         ),
         run,
@@ -148,12 +160,13 @@ def build_lake(settings: Settings) -> None:
             "possible" if t[4] == "P10" else ("new" if t[4] == "P07" else "certain"),
         )
         for t in TESTS
-    ] + [("appeals", "appeals", "A04", "KP04", "certain")]
+        if t[9] <= day
+    ] + [("appeals", "appeals", a[0], f"K{a[1]}", "certain") for a in APPEALS if a[5] <= day]
     xw_rows = list(dict.fromkeys(xw_rows))
     lake.publish_table(
         "master",
         "person_crosswalk",
-        D3,
+        day,
         pa.table(
             {
                 "feed": [r[0] for r in xw_rows],
@@ -163,11 +176,19 @@ def build_lake(settings: Settings) -> None:
                 "grade": [r[4] for r in xw_rows],
                 "score": [0.99] * len(xw_rows),
                 "evidence": ['{"id": "exact"}'] * len(xw_rows),
-                "business_date": pa.array([D3] * len(xw_rows), pa.date32()),
+                "business_date": pa.array([day] * len(xw_rows), pa.date32()),
             }
         ),
         run,
     )
+
+
+def build_lake(settings: Settings) -> None:
+    """Publish the three days into the lake (clean feeds carry raw PII, as in production)."""
+    lake = Lake(settings)
+    run = "test-run"
+    for day in (D1, D2, D3):
+        publish_master(lake, day, run)
     for day in (D1, D2, D3):
         rows = [t for t in TESTS if t[9] == day]
         n = len(rows)
@@ -308,7 +329,7 @@ def _settings(root, warehouse: str | None = None) -> Settings:
         lake=str(root / "lake"),
         warehouse=warehouse or str(root / "warehouse" / "zt.duckdb"),
         state_dir=str(root / "state"),
-        _pseudonym_key="test-key-not-secret",
+        _pseudonym_key=PSEUDONYM_KEY,
     )
 
 
@@ -318,9 +339,19 @@ def duck(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("marts-duckdb")
     settings = _settings(root)
     build_lake(settings)
+    earlier = build_days(settings, [D1, D2, D2])  # D2 twice: a re-run replaces its own day
     counts = load_warehouse(settings, D3, "run-1")
     report = build_marts(settings, D3, "run-1")
-    return settings, counts, report
+    return settings, counts, report, earlier
+
+
+def build_days(settings: Settings, days: list[dt.date]) -> list:
+    """Load and build each day in turn, as the daily pipeline does; return the reports."""
+    reports = []
+    for day in days:
+        load_warehouse(settings, day, f"run-{day}")
+        reports.append(build_marts(settings, day, f"run-{day}"))
+    return reports
 
 
 def rows(settings: Settings, sql: str) -> list[dict[str, Any]]:
@@ -332,7 +363,7 @@ def local(ts: dt.datetime) -> str:
 
 
 def test_build_passes_every_model_data_test_and_unit_test(duck):
-    _, counts, report = duck
+    _, counts, report, _ = duck
     assert counts["nucleic_acid_tests"] == len(TESTS)
     assert counts["persons"] == len(PEOPLE)
     assert counts["code_rules"] > 0
@@ -343,7 +374,7 @@ def test_build_passes_every_model_data_test_and_unit_test(duck):
 
 
 def test_person_codes_follow_the_default_rules(duck):
-    settings, _, _ = duck
+    settings = duck[0]
     got = {
         r["person_key"]: (r["code"], r["rule_id"], r["rule_version"])
         for r in rows(settings, "select * from marts.person_codes")
@@ -362,7 +393,7 @@ def test_person_codes_follow_the_default_rules(duck):
 
 
 def test_code_events_carry_rule_time_and_evidence(duck):
-    settings, _, _ = duck
+    settings = duck[0]
     got = [
         (
             r["person_key"],
@@ -390,7 +421,7 @@ def test_code_events_carry_rule_time_and_evidence(duck):
 
 
 def test_testing_coverage_counts_each_person_once(duck):
-    settings, _, _ = duck
+    settings = duck[0]
     got = {
         r["community_code"]: (r["grid_id"], r["residents_in_scope"], r["tested"], r["not_tested"])
         for r in rows(settings, "select * from marts.testing_coverage")
@@ -406,7 +437,7 @@ def test_testing_coverage_counts_each_person_once(duck):
 
 
 def test_vaccination_coverage_by_dose_age_band_and_community(duck):
-    settings, _, _ = duck
+    settings = duck[0]
     got = {
         (r["dose_number"], r["age_band"], r["community_code"]): (
             r["residents"],
@@ -425,7 +456,7 @@ def test_vaccination_coverage_by_dose_age_band_and_community(duck):
 
 
 def test_daily_summary_reconciles(duck):
-    settings, _, _ = duck
+    settings = duck[0]
     got = [
         (
             r["business_date"],
@@ -446,7 +477,7 @@ def test_daily_summary_reconciles(duck):
 
 
 def test_verification_tasks_are_routed_with_reason_and_dates(duck):
-    settings, _, _ = duck
+    settings = duck[0]
     got = sorted(
         (
             r["task_kind"],
@@ -455,20 +486,74 @@ def test_verification_tasks_are_routed_with_reason_and_dates(duck):
             r["round_id"],
             r["opened_date"],
             r["closed_date"],
+            r["is_open"],
+            r["close_reason"],
         )
         for r in rows(settings, "select * from marts.verification_tasks")
     )
     assert got == [
-        ("missed_round", "KP02", "G1", "R2026-01", D1, D2),
-        ("missed_round", "KP09", "G2", "R2026-01", D1, None),
-        ("missed_round", "KP10", "G2", "R2026-01", D1, None),
-        ("not_in_library", "KP07", "G1", None, D1, None),
-        ("possible_match", "KP10", "G2", None, D3, None),
+        # the duplicate master record was merged on D3: both conflict tasks close that day
+        ("identity_conflict", "KP03", "G2", None, D1, D3, False, "no_longer_detected"),
+        ("identity_conflict", "KP03B", "G2", None, D1, D3, False, "no_longer_detected"),
+        ("missed_round", "KP02", "G1", "R2026-01", D1, D2, False, "resolved"),
+        ("missed_round", "KP09", "G2", "R2026-01", D1, None, True, None),
+        ("missed_round", "KP10", "G2", "R2026-01", D1, None, True, None),
+        ("not_in_library", "KP07", "G1", None, D1, None, True, None),
+        # S10 arrived on D2 as a possible match: opened then, still open
+        ("possible_match", "KP10", "G2", None, D2, None, True, None),
     ]
 
 
+def test_task_days_keep_what_each_built_day_detected(duck):
+    settings = duck[0]
+    got: dict[dt.date, list[tuple]] = {}
+    for r in rows(
+        settings,
+        "select * from marts.verification_task_days order by as_of_date, task_kind, person_key",
+    ):
+        got.setdefault(r["as_of_date"], []).append(
+            (r["task_kind"], r["person_key"], r["closed_date"])
+        )
+    conflicts = [("identity_conflict", "KP03", None), ("identity_conflict", "KP03B", None)]
+    assert got == {
+        D1: [
+            *conflicts,
+            ("missed_round", "KP02", None),
+            ("missed_round", "KP09", None),
+            ("missed_round", "KP10", None),
+            ("not_in_library", "KP07", None),
+        ],
+        # D2 was built twice: its rows are there once
+        D2: [
+            *conflicts,
+            ("missed_round", "KP02", D2),
+            ("missed_round", "KP09", None),
+            ("missed_round", "KP10", None),
+            ("not_in_library", "KP07", None),
+            ("possible_match", "KP10", None),
+        ],
+        D3: [
+            ("missed_round", "KP02", D2),
+            ("missed_round", "KP09", None),
+            ("missed_round", "KP10", None),
+            ("not_in_library", "KP07", None),
+            ("possible_match", "KP10", None),
+        ],
+    }
+    assert all(r.success for r in duck[3]), [r.errors for r in duck[3]]
+
+
+def test_daily_summary_counts_tasks_opened_and_closed_from_the_history(duck):
+    settings = duck[0]
+    got = [
+        (r["business_date"], r["tasks_opened"], r["tasks_closed"])
+        for r in rows(settings, "select * from marts.daily_summary order by business_date")
+    ]
+    assert got == [(D1, 6, 0), (D2, 1, 1), (D3, 0, 2)]
+
+
 def test_quality_scorecard_from_ledger_and_crosswalk(duck):
-    settings, _, _ = duck
+    settings = duck[0]
     got = {
         r["business_date"]: (
             r["rows_in"],
@@ -491,7 +576,7 @@ def test_quality_scorecard_from_ledger_and_crosswalk(duck):
 
 
 def test_no_personal_data_reaches_the_warehouse(duck):
-    settings, _, _ = duck
+    settings = duck[0]
     secrets = {v for triple in PII.values() for v in triple}
     tables = rows(
         settings,
@@ -507,7 +592,7 @@ def test_no_personal_data_reaches_the_warehouse(duck):
 
 
 def test_reload_is_idempotent(duck):
-    settings, counts, _ = duck
+    settings, counts = duck[0], duck[1]
     assert load_warehouse(settings, D3, "run-1") == counts
     assert load_warehouse(settings, D1, "run-1")["nucleic_acid_tests"] == 8
     load_warehouse(settings, D3, "run-1")
@@ -530,9 +615,10 @@ def pg_settings(duck, postgres_dsn, tmp_path_factory):
         lake=duck_settings.lake,
         warehouse=dsn,
         state_dir=str(root / "state"),
-        _pseudonym_key="test-key-not-secret",
+        _pseudonym_key=PSEUDONYM_KEY,
     )
     try:
+        build_days(settings, [D1, D2])
         load_warehouse(settings, D3, "run-1")
         report = build_marts(settings, D3, "run-1")
         yield settings, report
@@ -558,6 +644,7 @@ def _normal(v: Any) -> Any:
         "vaccination_coverage",
         "person_codes",
         "code_events",
+        "verification_task_days",
         "verification_tasks",
         "daily_summary",
         "quality_scorecard",
@@ -574,3 +661,24 @@ def test_postgres_marts_equal_duckdb_row_by_row(duck, pg_settings, mart):
         return sorted((tuple((k, _normal(v)) for k, v in sorted(r.items())) for r in rs), key=repr)
 
     assert canon(pg_rows) == canon(duck_rows)
+
+
+def _plain(v: Any) -> Any:
+    """A dataclass tree with engine-specific values made comparable."""
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    return _normal(v)
+
+
+def test_explain_reads_the_same_on_postgres(duck, pg_settings):
+    from dataclasses import asdict
+
+    from zhongtai.warehouse.explain import explain_person
+
+    pg, _ = pg_settings
+    for who in ("KP01", "KP02", "KP04", "KP07", "KP09", _pseudo("P05"), PII["P11"][0]):
+        on_duck = asdict(explain_person(duck[0], who))
+        assert _plain(asdict(explain_person(pg, who))) == _plain(on_duck), who
+    assert len(explain_person(pg, "KP01").events[1].sources) == 2

@@ -18,6 +18,7 @@ COMMANDS = {
     "generate": "Generate synthetic feeds with known truth into the landing zone.",
     "run": "Run business day(s) through every stage via the Airflow DAG.",
     "status": "Show what each zone holds per business date.",
+    "explain": "Explain a person's code history: rules, evidence and source records (no raw PII).",
     "serve-exports": "Serve the daily diff exports over a read-only HTTP API (token auth).",
 }
 

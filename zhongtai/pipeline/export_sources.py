@@ -28,8 +28,12 @@ def export_states(settings: Settings, day: dt.date) -> dict[str, Callable[[], pa
             "select person_key, code, since, rule_id, rule_version from marts.person_codes "
             f"where as_of_date = cast('{iso}' as date) order by person_key",
         ),
+        # only what a task is, not when it was last looked at: a diff must show real changes
         "verification_tasks": lambda: _mart(
-            settings, "select * from marts.verification_tasks order by task_id"
+            settings,
+            "select task_id, task_kind, reason, person_key, grid_id, community_code, round_id, "
+            "evidence, opened_date, closed_date, is_open, close_reason "
+            "from marts.verification_tasks order by task_id",
         ),
         "persons": lambda: lake.read_table("master", "persons", day),
     }

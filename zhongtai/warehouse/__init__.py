@@ -1,6 +1,16 @@
-"""Warehouse: load the lake into schema ``lake``, build the dbt marts, read them."""
+"""Warehouse: load the lake into schema ``lake``, build the dbt marts, read and explain them."""
 
 from zhongtai.warehouse.dbt import MartsReport, build_marts, read_mart
+from zhongtai.warehouse.dbt_sources import write_dbt_sources
+from zhongtai.warehouse.explain import PersonExplanation, explain_person
 from zhongtai.warehouse.load import load_warehouse
 
-__all__ = ["MartsReport", "build_marts", "load_warehouse", "read_mart"]
+__all__ = [
+    "MartsReport",
+    "PersonExplanation",
+    "build_marts",
+    "explain_person",
+    "load_warehouse",
+    "read_mart",
+    "write_dbt_sources",
+]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -70,14 +70,23 @@ class Warehouse:
             with self.conn.cursor() as cur:
                 cur.execute(sql)
 
-    def query(self, sql: str) -> list[dict[str, Any]]:
-        """Run a query and return its rows as dicts."""
+    def query(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Run a query and return its rows as dicts.
+
+        Args:
+            sql: one statement; with ``params``, ``?`` marks each bound value (no ``%``
+                or other ``?`` in the text then).
+            params: values bound to the ``?`` placeholders, in order.
+        """
         if self.kind == "duckdb":
-            rel = self.conn.execute(sql)
+            rel = self.conn.execute(sql, list(params)) if params else self.conn.execute(sql)
             cols = [d[0] for d in rel.description]
             return [dict(zip(cols, row, strict=True)) for row in rel.fetchall()]
         with self.conn.cursor() as cur:
-            cur.execute(sql)
+            if params:
+                cur.execute(sql.replace("?", "%s"), tuple(params))
+            else:
+                cur.execute(sql)
             if cur.description is None:
                 return []
             cols = [d[0] for d in cur.description]

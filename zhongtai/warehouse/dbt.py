@@ -21,6 +21,7 @@ from zhongtai.errors import ZhongtaiError
 from zhongtai.paths import DBT_PROJECT_DIR
 from zhongtai.settings import Settings
 from zhongtai.warehouse.connect import connect
+from zhongtai.warehouse.dbt_sources import write_dbt_sources
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ MARTS = (
     "vaccination_coverage",
     "person_codes",
     "code_events",
+    "verification_task_days",
     "verification_tasks",
     "daily_summary",
     "quality_scorecard",
@@ -150,6 +152,8 @@ def run_dbt(
 def build_marts(settings: Settings, business_date: dt.date, run_id: str) -> MartsReport:
     """``dbt build`` (models, data tests, unit tests) of the marts for one business date.
 
+    The dbt source ``lake`` is regenerated from the load allow-lists and the contracts first.
+
     Args:
         settings: platform settings; the ``lake`` schema must have been loaded for the date.
         business_date: the date the marts describe (dbt var ``business_date``).
@@ -162,6 +166,10 @@ def build_marts(settings: Settings, business_date: dt.date, run_id: str) -> Mart
         ZhongtaiError: when dbt cannot run at all (bad project, unreachable warehouse).
     """
     t0 = time.monotonic()
+    try:
+        write_dbt_sources()
+    except OSError as e:  # a read-only installation: dbt reads the committed file
+        log.warning("could not refresh the dbt sources (%s); using the committed file", e)
     res = run_dbt(settings, ["build"], business_date)
     report = MartsReport(business_date, run_id, success=bool(res.success))
     if res.exception is not None and res.result is None:

@@ -47,6 +47,8 @@ class LakeTableSpec:
         cumulative: True for all partitions <= D, False for the latest partition <= D.
         columns: allow-list of (warehouse column, Arrow type, source column).
         fallback_zone: zone read when ``zone`` has nothing (non-PII reference feeds).
+        description: what the table holds, for tables without a data contract (master,
+            ledger); a feed's table takes its description from the feed's contract.
     """
 
     name: str
@@ -55,6 +57,7 @@ class LakeTableSpec:
     cumulative: bool
     columns: tuple[tuple[str, pa.DataType, str], ...]
     fallback_zone: str | None = None
+    description: str = ""
 
     @property
     def schema(self) -> pa.Schema:
@@ -96,6 +99,8 @@ LAKE_TABLES: tuple[LakeTableSpec, ...] = (
             ("last_seen_date", D),
             ("pseudonym_key_version", S),
         ),
+        description="Master person snapshot (master/persons) as of the business date: "
+        "golden records with pseudonyms and masked values.",
     ),
     LakeTableSpec(
         "person_crosswalk",
@@ -112,6 +117,8 @@ LAKE_TABLES: tuple[LakeTableSpec, ...] = (
             ("evidence", S),
             ("business_date", D),
         ),
+        description="Every source record's master person key, match grade, score and "
+        "evidence (master/person_crosswalk) as of the business date.",
     ),
     LakeTableSpec(
         "nucleic_acid_tests",
@@ -262,6 +269,8 @@ LAKE_TABLES: tuple[LakeTableSpec, ...] = (
             ("message", S),
             ("ingested_at", TS),
         ),
+        description="The delivery ledger (ledger/deliveries): one row per delivery with its "
+        "row conservation counts, every partition up to the business date.",
     ),
 )
 

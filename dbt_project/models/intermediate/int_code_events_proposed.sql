@@ -150,15 +150,19 @@ all_events as (
     union all
     select
         person_key, event_at, event_kind, rule_id, priority,
-        cast(null as {{ t_text() }}), cast(null as {{ t_ts() }}), false, false,
+        cast(null as {{ t_text() }}) as sample_id, cast(null as {{ t_ts() }}) as sampled_at,
+        false as clears_red, false as clears_yellow,
         round_id, round_starts_at, round_ends_at,
-        cast(null as {{ t_text() }}), cast(null as {{ t_ts() }})
+        cast(null as {{ t_text() }}) as appeal_id, cast(null as {{ t_ts() }}) as submitted_at
     from missed_rounds
     union all
     select
-        person_key, event_at, 'appeal', cast(null as {{ t_text() }}), 6,
-        cast(null as {{ t_text() }}), cast(null as {{ t_ts() }}), false, false,
-        cast(null as {{ t_text() }}), cast(null as {{ t_ts() }}), cast(null as {{ t_ts() }}),
+        person_key, event_at, 'appeal' as event_kind, cast(null as {{ t_text() }}) as rule_id,
+        6 as priority,
+        cast(null as {{ t_text() }}) as sample_id, cast(null as {{ t_ts() }}) as sampled_at,
+        false as clears_red, false as clears_yellow,
+        cast(null as {{ t_text() }}) as round_id, cast(null as {{ t_ts() }}) as round_starts_at,
+        cast(null as {{ t_ts() }}) as round_ends_at,
         appeal_id, submitted_at
     from appeal_events
 ),

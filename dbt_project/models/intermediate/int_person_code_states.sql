@@ -107,7 +107,7 @@ initial_state as (
         {%- endfor %}
 ),
 
-{#- nested so that dbt can prepend unit-test fixtures to the outer with #}
+{# nested so that dbt can prepend unit-test fixtures to the outer with #}
 stepped as (
     select * from (
         with recursive states as (

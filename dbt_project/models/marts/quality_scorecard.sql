@@ -29,8 +29,8 @@ id_completeness as (
     from {{ ref('stg_lake__nucleic_acid_tests') }}
     group by known_date, source_platform
     union all
-    select known_date, 'vaccination', source_system,
-           count(*), sum(case when id_pseudonym is not null then 1 else 0 end)
+    select known_date as business_date, 'vaccination' as feed, source_system,
+           count(*) as records, sum(case when id_pseudonym is not null then 1 else 0 end) as with_id
     from {{ ref('stg_lake__vaccinations') }}
     group by known_date, source_system
 ),
