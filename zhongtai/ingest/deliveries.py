@@ -39,7 +39,7 @@ LEDGER_SCHEMA = pa.schema(
     ]
 )
 
-STATUSES = ("loaded", "duplicate", "rejected", "empty")
+STATUSES = ("loaded", "duplicate", "rejected", "empty", "failed")
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,21 @@ duplicate check, read (any format, encoding, packing), header mapping, exact
 duplicate rows, typing and row rules by the contract. Good rows of all the
 day's deliveries go to ``raw/<feed>/date=D`` in one partition, bad rows to
 ``quarantine/<feed>/date=D`` with a reason, and one ledger row per delivery to
-``ledger/deliveries_<feed>/date=D``. Per delivery, rows_in = rows_loaded +
-rows_quarantined + rows_duplicate.
+``ledger/deliveries_<feed>/date=D``.
+
+Deliveries are *streamed*: read, typed, checked and written ``chunk_rows`` rows
+at a time into local staging files, one set per delivery, so memory does not
+grow with the size of a delivery (see ``bench/bench_ingest.py``). Exact
+duplicate rows are found across chunks by 128-bit row fingerprints
+(:mod:`zhongtai.ingest.dedup`). The staged files are published only after
+every delivery is done, then the partition pointers are written: nothing
+becomes visible before that.
+
+Per delivery, ``rows_in = rows_loaded + rows_quarantined + rows_duplicate``,
+where ``rows_in`` is counted by the readers and the other three are the rows
+actually written (or recognised as duplicates). A delivery for which this does
+not hold is not loaded, its ledger row says ``failed``, and ``ingest_feed``
+raises :class:`~zhongtai.errors.ZhongtaiError` after publishing the others.
 """
 
 from __future__ import annotations
@@ -14,7 +27,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import shutil
+from contextlib import closing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,6 +38,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from zhongtai.contracts.model import Contract, load_contract
+from zhongtai.errors import ZhongtaiError
+from zhongtai.ingest.dedup import RowSeen
 from zhongtai.ingest.deliveries import (
     Delivery,
     delivery_id,
@@ -34,7 +52,16 @@ from zhongtai.ingest.deliveries import (
 )
 from zhongtai.ingest.headers import map_headers
 from zhongtai.ingest.limits import IngestLimits
-from zhongtai.ingest.readers import DeliveryRejected, MemberData, open_members, read_member
+from zhongtai.ingest.readers import (
+    BadLine,
+    Chunk,
+    DeliveryRejected,
+    MemberStream,
+    open_members,
+    prefetched,
+    stream_member,
+)
+from zhongtai.ingest.records import json_records
 from zhongtai.ingest.validate import RowCheck, check_rows
 from zhongtai.ingest.values import arrow_type, as_text
 from zhongtai.lake.store import DatasetVersion, Lake
@@ -67,6 +94,18 @@ QUARANTINE_SCHEMA = pa.schema(
         ("raw_record", pa.string()),
     ]
 )
+_BAD_LINE_RULES = {
+    "undecodable": "encoding",
+    "line_too_long": "max_line_bytes",
+    "wrong_field_count": "field_count",
+    "malformed_json": "json_object",
+}
+_BAD_LINE_MESSAGES = {
+    "undecodable": "bytes do not decode in the file's encoding (UTF-8 or GB18030)",
+    "line_too_long": "line longer than the line cap; not parsed",
+    "wrong_field_count": "number of fields differs from the header",
+    "malformed_json": "not a JSON object",
+}
 
 
 @dataclass
@@ -93,8 +132,6 @@ def raw_schema(contract: Contract) -> pa.Schema:
 @dataclass
 class _Outcome:
     ledger: dict[str, Any]
-    raw: pa.Table | None = None
-    quarantine: pa.Table | None = None
     register: dict[str, Any] | None = None
 
 
@@ -107,7 +144,108 @@ class _Ctx:
     limits: IngestLimits
     tz: str
     ingested_at: dt.datetime
+    stage: Path
+    raw_schema: pa.Schema
     seen: dict[str, dict[str, Any]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+
+class _Sink:
+    """The staged raw and quarantine Parquet files of one delivery.
+
+    Writes run on one background thread (Parquet encoding releases the GIL), so
+    the next chunk is typed while the last one is compressed; at most two
+    writes wait, which bounds the memory they hold. Row counts are taken after
+    a write succeeded.
+    """
+
+    _MAX_PENDING = 2
+
+    def __init__(self, ctx: _Ctx, index: int):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.ctx = ctx
+        self.prefix = f"d{index:05d}"
+        self.files: list[Path] = []
+        self.raw_rows = 0
+        self.quarantine_rows = 0
+        self._raw: Any = None
+        self._raw_file_rows = 0
+        self._quarantine: Any = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-write")
+        self._pending: list[Any] = []
+
+    def _open(self, zone: str, schema: pa.Schema) -> Any:
+        import pyarrow.parquet as pq
+
+        folder = self.ctx.stage / zone
+        folder.mkdir(parents=True, exist_ok=True)
+        part = sum(p.parent.name == zone for p in self.files)
+        path = folder / f"{self.prefix}-{part:05d}.parquet"
+        self.files.append(path)
+        return pq.ParquetWriter(path, schema, compression="zstd")
+
+    def _submit(self, fn: Any, table: pa.Table) -> None:
+        while len(self._pending) >= self._MAX_PENDING:
+            self._pending.pop(0).result()
+        self._pending.append(self._pool.submit(fn, table))
+
+    def _write_raw(self, table: pa.Table) -> None:
+        if self._raw is not None and self._raw_file_rows >= self.ctx.limits.rows_per_file:
+            self._raw.close()
+            self._raw = None
+        if self._raw is None:
+            self._raw = self._open("raw", self.ctx.raw_schema)
+            self._raw_file_rows = 0
+        self._raw.write_table(table)
+        self._raw_file_rows += table.num_rows
+        self.raw_rows += table.num_rows
+
+    def _write_quarantine(self, table: pa.Table) -> None:
+        if self._quarantine is None:
+            self._quarantine = self._open("quarantine", QUARANTINE_SCHEMA)
+        self._quarantine.write_table(table)
+        self.quarantine_rows += table.num_rows
+
+    def raw(self, table: pa.Table) -> None:
+        """Append good rows."""
+        if table.num_rows:
+            self._submit(self._write_raw, table)
+
+    def quarantine(self, table: pa.Table) -> None:
+        """Append quarantined rows."""
+        if table.num_rows:
+            self._submit(self._write_quarantine, table)
+
+    def flush(self) -> None:
+        """Wait for every write; raises the first write error."""
+        while self._pending:
+            self._pending.pop(0).result()
+
+    def close(self) -> None:
+        """Finish every write and close the files."""
+        try:
+            self.flush()
+        finally:
+            for w in (self._raw, self._quarantine):
+                if w is not None:
+                    w.close()
+            self._raw = self._quarantine = None
+            self._pool.shutdown(wait=True)
+
+    def discard(self) -> None:
+        """Drop everything staged for the delivery (it is rejected or failed)."""
+        for f in self._pending:
+            f.exception()
+        self._pending = []
+        for w in (self._raw, self._quarantine):
+            if w is not None:
+                w.close()
+        self._raw = self._quarantine = None
+        for p in self.files:
+            p.unlink(missing_ok=True)
+        self.files = []
+        self.raw_rows = self.quarantine_rows = 0
 
 
 def ingest_feed(
@@ -126,7 +264,7 @@ def ingest_feed(
         feed: contract id, e.g. ``nucleic_acid``.
         business_date: the landing date folder to ingest.
         run_id: the run id; the published partitions are written under it.
-        limits: safety caps (defaults: :class:`IngestLimits`).
+        limits: safety caps and chunk sizes (defaults: :class:`IngestLimits`).
         ingested_at: the ingestion timestamp recorded in lineage (default: now, UTC).
 
     Returns:
@@ -134,6 +272,9 @@ def ingest_feed(
 
     Raises:
         ContractError: unknown feed.
+        ZhongtaiError: a delivery's rows do not add up (rows in differ from rows
+            loaded + quarantined + duplicate). The other deliveries are published
+            and the ledger records that delivery as ``failed``, not loaded.
     """
     contract = load_contract(feed)
     lake = Lake(settings)
@@ -147,14 +288,28 @@ def ingest_feed(
         limits or IngestLimits(),
         settings.timezone,
         now.astimezone(dt.UTC),
+        lake.new_staging_dir(f"ingest-{feed}-{business_date.isoformat()}"),
+        raw_schema(contract),
     )
-    outcomes = [_ingest_delivery(ctx, d) for d in discover(lake, feed, business_date)]
+    try:
+        report = _ingest_all(ctx, feed, business_date)
+    finally:
+        shutil.rmtree(ctx.stage, ignore_errors=True)
+    if ctx.failures:
+        raise ZhongtaiError(
+            f"ingest {feed} {business_date}: " + "; ".join(ctx.failures) + ". The delivery is "
+            f"recorded as failed in ledger/deliveries_{feed} and was not loaded; the other "
+            "deliveries were published. This is a bug in zhongtai: report it with the "
+            "delivery id, then re-run the day."
+        )
+    return report
 
-    rs = raw_schema(contract)
-    raws = [o.raw for o in outcomes if o.raw is not None and o.raw.num_rows]
-    raw = pa.concat_tables(raws) if raws else rs.empty_table()
-    quars = [o.quarantine for o in outcomes if o.quarantine is not None and o.quarantine.num_rows]
-    quarantine = pa.concat_tables(quars) if quars else QUARANTINE_SCHEMA.empty_table()
+
+def _ingest_all(ctx: _Ctx, feed: str, business_date: dt.date) -> IngestReport:
+    lake, contract, run_id = ctx.lake, ctx.contract, ctx.run_id
+    outcomes = [
+        _ingest_delivery(ctx, d, i) for i, d in enumerate(discover(lake, feed, business_date))
+    ]
     ledger_rows = [o.ledger for o in outcomes]
     report = IngestReport(feed, business_date, ledger_rows)
     for row in ledger_rows:
@@ -163,9 +318,16 @@ def ingest_feed(
         report.rows_quarantined += row["rows_quarantined"]
         report.rows_duplicate += row["rows_duplicate"]
     meta = {"contract_version": contract.version, "deliveries": len(ledger_rows)}
-    report.raw_version = lake.publish_table("raw", feed, business_date, raw, run_id, meta)
-    report.quarantine_version = lake.publish_table(
-        "quarantine", feed, business_date, quarantine, run_id, meta
+    report.raw_version = lake.publish_dir(
+        "raw", feed, business_date, _staged(ctx, "raw", ctx.raw_schema), run_id, meta
+    )
+    report.quarantine_version = lake.publish_dir(
+        "quarantine",
+        feed,
+        business_date,
+        _staged(ctx, "quarantine", QUARANTINE_SCHEMA),
+        run_id,
+        meta,
     )
     report.ledger_version = lake.publish_table(
         "ledger", f"deliveries_{feed}", business_date, ledger_table(ledger_rows), run_id, meta
@@ -185,6 +347,17 @@ def ingest_feed(
         report.rows_duplicate,
     )
     return report
+
+
+def _staged(ctx: _Ctx, zone: str, schema: pa.Schema) -> Path:
+    """The staging folder of a zone, with an empty file if no delivery wrote to it."""
+    import pyarrow.parquet as pq
+
+    folder = ctx.stage / zone
+    folder.mkdir(parents=True, exist_ok=True)
+    if not any(folder.glob("*.parquet")):
+        pq.write_table(schema.empty_table(), folder / "empty.parquet", compression="zstd")
+    return folder
 
 
 def _ledger_row(ctx: _Ctx, d: Delivery, sha: str, **kw: Any) -> dict[str, Any]:
@@ -210,7 +383,7 @@ def _ledger_row(ctx: _Ctx, d: Delivery, sha: str, **kw: Any) -> dict[str, Any]:
     return row
 
 
-def _ingest_delivery(ctx: _Ctx, d: Delivery) -> _Outcome:
+def _ingest_delivery(ctx: _Ctx, d: Delivery, index: int) -> _Outcome:
     contract = ctx.contract
     why = unsafe_name_reason(d)
     if why:
@@ -247,7 +420,16 @@ def _ingest_delivery(ctx: _Ctx, d: Delivery) -> _Outcome:
                 f"delivery {first['delivery_id']}); not loaded again",
             )
         )
-    out = _read_and_check(ctx, d, sha)
+    sink = _Sink(ctx, index)
+    try:
+        out = _read_and_check(ctx, d, sha, sink)
+    except BaseException:
+        sink.discard()
+        sink.close()
+        raise
+    sink.close()
+    if out.ledger["status"] == "failed":
+        return out
     entry = {
         "sha256": sha,
         "feed": contract.feed,
@@ -263,271 +445,352 @@ def _ingest_delivery(ctx: _Ctx, d: Delivery) -> _Outcome:
     return out
 
 
-def _read_and_check(ctx: _Ctx, d: Delivery, sha: str) -> _Outcome:
-    contract = ctx.contract
-    did = delivery_id(contract.feed, ctx.business_date, d.path, sha)
-    fmt = enc = None
+class _HeaderProblems(Exception):
+    """A member's headers make the whole delivery unloadable."""
+
+
+@dataclass
+class _Tally:
+    """What one delivery's pass counted."""
+
+    rows_in: int = 0
+    duplicates: int = 0
+    formats: list[str] = field(default_factory=list)
+    encodings: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+
+def _header_findings(
+    contract: Contract, headers: list[str], label: str
+) -> tuple[list[str], list[str]]:
+    """(problems that reject the delivery, notes for the ledger) of one member's headers."""
+    if not headers:
+        return [], []
+    filled = (contract.source_column,) if contract.source_column else ()
+    hm = map_headers(contract, headers, filled)
+    problems, notes = [], []
+    if hm.missing_required:
+        problems.append(
+            f"{label}missing required column(s) {', '.join(hm.missing_required)} "
+            f"(see data_contracts/{contract.feed}.odcs.yaml for accepted header names)"
+        )
+    for canonical, hs in hm.conflicts.items():
+        problems.append(f"{label}columns {hs} all map to {canonical}; keep one")
+    if hm.extra:
+        notes.append(f"{label}extra column(s) ignored: {', '.join(hm.extra)}")
+    if hm.missing_optional:
+        notes.append(f"{label}optional column(s) absent: {', '.join(hm.missing_optional)}")
+    return problems, notes
+
+
+def _label(ms: MemberStream) -> str:
+    return f"member {ms.name!r}: " if ms.name else ""
+
+
+def _read_and_check(ctx: _Ctx, d: Delivery, sha: str, sink: _Sink) -> _Outcome:
+    did = delivery_id(ctx.contract.feed, ctx.business_date, d.path, sha)
+    tally = _Tally()
     try:
         packing, members = open_members(
             lambda: ctx.lake.open_input(d.path), d.name, d.size, ctx.limits
         )
-        datas = [read_member(m, ctx.limits) for m in members]
+        try:
+            _load_members(ctx, d, sha, did, members, sink, tally)
+            status, problems = "loaded", []
+        except _HeaderProblems:
+            sink.discard()
+            tally = _Tally()
+            problems = _reject_members(ctx, d, sha, did, members, sink, tally)
+            status = "rejected"
     except DeliveryRejected as e:
+        sink.discard()
         return _Outcome(_ledger_row(ctx, d, sha, status="rejected", message=str(e)))
-    if datas:
-        fmt = datas[0].format + ("" if packing == "plain" else f"+{packing}")
-        encs = sorted({m.encoding for m in datas if m.encoding})
-        enc = ",".join(encs) or None
-    rows_in = sum(m.rows_in for m in datas)
-    base = {"format": fmt, "encoding": enc, "rows_in": rows_in}
-    if rows_in == 0:
+    fmt = None
+    if tally.formats:
+        fmt = tally.formats[0] + ("" if packing == "plain" else f"+{packing}")
+    enc = ",".join(sorted(tally.encodings)) or None
+    base = {"format": fmt, "encoding": enc, "rows_in": tally.rows_in}
+    if tally.rows_in == 0:
         return _Outcome(
             _ledger_row(
                 ctx, d, sha, status="empty", message="no data rows (empty or header only)", **base
             )
         )
-    filled = (contract.source_column,) if contract.source_column else ()
-    notes: list[str] = []
-    problems: list[str] = []
-    mappings = []
-    for m in datas:
-        hm = map_headers(contract, m.table.column_names, filled)
-        mappings.append(hm)
-        label = f"member {m.name!r}: " if m.name else ""
-        if m.table.num_rows == 0 and not m.table.column_names:
-            continue
-        if hm.missing_required:
-            problems.append(
-                f"{label}missing required column(s) {', '.join(hm.missing_required)} "
-                f"(see data_contracts/{contract.feed}.odcs.yaml for accepted header names)"
-            )
-        for canonical, headers in hm.conflicts.items():
-            problems.append(f"{label}columns {headers} all map to {canonical}; keep one")
-        if hm.extra:
-            notes.append(f"{label}extra column(s) ignored: {', '.join(hm.extra)}")
-        if hm.missing_optional:
-            notes.append(f"{label}optional column(s) absent: {', '.join(hm.missing_optional)}")
-    if problems:
-        q = _reject_all(ctx, d, sha, did, datas, "; ".join(problems))
+    sink.flush()
+    accounted = sink.raw_rows + sink.quarantine_rows + tally.duplicates
+    if tally.rows_in != accounted:
+        why = (
+            f"row_conservation: delivery {did} ({d.path}) read {tally.rows_in} rows but "
+            f"accounted for {accounted} (loaded {sink.raw_rows}, quarantined "
+            f"{sink.quarantine_rows}, duplicate {tally.duplicates})"
+        )
+        sink.discard()
+        log.error("ingest %s %s: %s", ctx.contract.feed, ctx.business_date, why)
+        ctx.failures.append(why)
+        return _Outcome(_ledger_row(ctx, d, sha, status="failed", message=why, **base))
+    if status == "rejected":
         return _Outcome(
             _ledger_row(
                 ctx,
                 d,
                 sha,
                 status="rejected",
-                rows_quarantined=rows_in,
-                message="delivery_rejected: " + "; ".join(problems + notes),
+                rows_quarantined=sink.quarantine_rows,
+                message="delivery_rejected: " + "; ".join(problems + tally.notes),
                 **base,
-            ),
-            quarantine=q,
+            )
         )
-    return _load(ctx, d, sha, did, datas, mappings, base, notes)
-
-
-def _source_file(d: Delivery, m: MemberData) -> str:
-    return f"{d.path}!{m.name}" if m.name else d.path
-
-
-def _records(table: pa.Table, idx: np.ndarray) -> list[str]:
-    rows = table.take(pa.array(idx, pa.int64())).to_pylist() if len(idx) else []
-    return [json.dumps(r, ensure_ascii=False, default=str) for r in rows]
-
-
-def _quarantine_table(
-    ctx: _Ctx, d: Delivery, sha: str, did: str, cols: dict[str, list[Any]]
-) -> pa.Table:
-    n = len(cols["_line_number"])
-    full = {
-        "_delivery_id": [did] * n,
-        "_source": [d.source] * n,
-        "_file_sha256": [sha] * n,
-        "rule_version": [ctx.contract.version] * n,
-        **cols,
-    }
-    return pa.Table.from_pydict(
-        {f.name: full[f.name] for f in QUARANTINE_SCHEMA}, schema=QUARANTINE_SCHEMA
+    return _Outcome(
+        _ledger_row(
+            ctx,
+            d,
+            sha,
+            status="loaded",
+            rows_loaded=sink.raw_rows,
+            rows_quarantined=sink.quarantine_rows,
+            rows_duplicate=tally.duplicates,
+            message="; ".join(tally.notes),
+            **base,
+        )
     )
 
 
-def _bad_line_cols(
-    d: Delivery, m: MemberData, reason: str | None = None, message: str | None = None
-) -> dict[str, list[Any]]:
-    rules = {
-        "undecodable": "encoding",
-        "line_too_long": "max_line_bytes",
-        "wrong_field_count": "field_count",
-        "malformed_json": "json_object",
-    }
-    return {
-        "_source_file": [_source_file(d, m)] * len(m.bad_lines),
-        "_line_number": [b.line_number for b in m.bad_lines],
-        "reason_code": [reason or b.reason for b in m.bad_lines],
-        "rule": ["delivery" if reason else rules.get(b.reason, b.reason) for b in m.bad_lines],
-        "column": [None] * len(m.bad_lines),
-        "message": [
-            (message + f" (line also {b.reason})") if message else _bad_line_message(b.reason)
-            for b in m.bad_lines
-        ],
-        "raw_record": [json.dumps({"_line": b.text}, ensure_ascii=False) for b in m.bad_lines],
-    }
+def _source_file(d: Delivery, ms: MemberStream) -> str:
+    return f"{d.path}!{ms.name}" if ms.name else d.path
 
 
-def _bad_line_message(reason: str) -> str:
-    return {
-        "undecodable": "bytes do not decode in the file's encoding (UTF-8 or GB18030)",
-        "line_too_long": "line longer than the line cap; not parsed",
-        "wrong_field_count": "number of fields differs from the header",
-        "malformed_json": "not a JSON object",
-    }.get(reason, reason)
-
-
-def _merge(parts: list[dict[str, list[Any]]]) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = {}
-    for p in parts:
-        for k, v in p.items():
-            out.setdefault(k, []).extend(v)
-    return out
-
-
-def _reject_all(
-    ctx: _Ctx, d: Delivery, sha: str, did: str, datas: list[MemberData], problem: str
-) -> pa.Table:
-    parts = []
-    for m in datas:
-        n = m.table.num_rows
-        parts.append(
-            {
-                "_source_file": [_source_file(d, m)] * n,
-                "_line_number": m.line_numbers.tolist(),
-                "reason_code": ["delivery_rejected"] * n,
-                "rule": ["delivery"] * n,
-                "column": [None] * n,
-                "message": [problem] * n,
-                "raw_record": _records(m.table, np.arange(n)),
-            }
-        )
-        parts.append(_bad_line_cols(d, m, "delivery_rejected", problem))
-    return _sorted_quarantine(_quarantine_table(ctx, d, sha, did, _merge(parts)))
-
-
-def _sorted_quarantine(t: pa.Table) -> pa.Table:
-    return t.sort_by([("_source_file", "ascending"), ("_line_number", "ascending")])
-
-
-def _first_occurrences(delivered: dict[str, pa.Array], n: int) -> np.ndarray:
-    """Indices of the first occurrence of each distinct delivered row, ascending."""
-    if not delivered or n == 0:
-        return np.arange(n, dtype=np.int64)
-    keys = {f"k{i}": a for i, a in enumerate(delivered.values())}
-    t = pa.table({**keys, "__i": pa.array(np.arange(n, dtype=np.int64))})
-    g = t.group_by(list(keys), use_threads=False).aggregate([("__i", "min")])
-    return np.sort(np.asarray(g.column("__i_min").to_numpy(), dtype=np.int64))
-
-
-def _load(
+def _load_members(
     ctx: _Ctx,
     d: Delivery,
     sha: str,
     did: str,
-    datas: list[MemberData],
-    mappings: list[Any],
-    base: dict[str, Any],
-    notes: list[str],
-) -> _Outcome:
-    contract = ctx.contract
-    text_mode = len(datas) > 1
-    per_col: dict[str, list[pa.Array]] = {c.name: [] for c in contract.columns}
-    lines, member_of, local_idx = [], [], []
-    member_files = pa.array([_source_file(d, m) for m in datas], pa.string())
-    for k, (m, hm) in enumerate(zip(datas, mappings, strict=True)):
-        n = m.table.num_rows
-        for c in contract.columns:
-            header = hm.columns.get(c.name)
-            if header is None:
-                arr = pa.nulls(n, pa.string())
-            else:
-                arr = m.table.column(header)
-                arr = as_text(arr) if text_mode else arr
-            per_col[c.name].append(arr)
-        lines.append(m.line_numbers)
-        member_of.append(np.full(n, k, dtype=np.int64))
-        local_idx.append(np.arange(n, dtype=np.int64))
-    delivered: dict[str, pa.ChunkedArray] = {}
-    for name, arrs in per_col.items():
-        flat = [c for a in arrs for c in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])]
-        if len({c.type for c in flat}) > 1:
-            flat = [as_text(c) for c in flat]
-        delivered[name] = pa.chunked_array(flat, type=flat[0].type if flat else pa.string())
-    n_rows = sum(m.table.num_rows for m in datas)
-    present = {
-        name: a for name, a in delivered.items() if any(name in hm.columns for hm in mappings)
-    }
-    keep = _first_occurrences(present, n_rows)
-    n_dup = n_rows - len(keep)
-    take = pa.array(keep)
-    firsts = {
-        name: pc.take(a, take).combine_chunks()
-        if isinstance(a, pa.ChunkedArray)
-        else pc.take(a, take)
-        for name, a in present.items()
-    }
-    line_no = np.concatenate(lines)[keep] if lines else np.zeros(0, np.int64)
-    member_arr = np.concatenate(member_of)[keep]
-    file_arr = pc.take(member_files, pa.array(member_arr))
-    local_arr = np.concatenate(local_idx)[keep]
-    check: RowCheck = check_rows(contract, firsts, len(keep), d.source, ctx.tz)
+    members: list[Any],
+    sink: _Sink,
+    tally: _Tally,
+) -> None:
+    """Stream every member into the sink; raises _HeaderProblems to reject the delivery."""
+    seen = RowSeen()
+    for m in members:
+        ms = stream_member(m, ctx.limits)
+        tally.formats.append(ms.format)
+        if ms.header_known:
+            problems, notes = _header_findings(ctx.contract, ms.headers, _label(ms))
+            if problems:
+                raise _HeaderProblems()
+            tally.notes += notes
+        with closing(prefetched(ms.chunks())) as chunks:
+            for chunk in chunks:
+                clash = not ms.header_known and map_headers(ctx.contract, chunk.table.column_names)
+                if clash and clash.conflicts:
+                    raise _HeaderProblems()  # JSON keys seen so far already clash
+                _load_chunk(ctx, d, sha, did, _source_file(d, ms), chunk, seen, sink, tally)
+        if not ms.header_known:
+            problems, notes = _header_findings(ctx.contract, ms.headers, _label(ms))
+            if problems:
+                raise _HeaderProblems()
+            tally.notes += notes
+        if ms.encoding:
+            tally.encodings.add(ms.encoding)
 
-    good = ~check.quarantine
-    gi = pa.array(np.flatnonzero(good))
-    n_good = int(good.sum())
-    raw_cols: dict[str, Any] = {name: pc.take(check.columns[name], gi) for name in check.columns}
+
+def _reject_members(
+    ctx: _Ctx,
+    d: Delivery,
+    sha: str,
+    did: str,
+    members: list[Any],
+    sink: _Sink,
+    tally: _Tally,
+) -> list[str]:
+    """Quarantine every row of a delivery whose headers are unusable; returns the problems."""
+    problems: list[str] = []
+    for m in members:
+        ms = stream_member(m, ctx.limits)
+        if not ms.header_known:
+            for _ in ms.chunks():
+                pass
+        p, notes = _header_findings(ctx.contract, ms.headers, _label(ms))
+        problems += p
+        tally.notes += notes
+    problem = "; ".join(problems)
+    for m in members:
+        ms = stream_member(m, ctx.limits)
+        tally.formats.append(ms.format)
+        source_file = _source_file(d, ms)
+        for chunk in ms.chunks():
+            tally.rows_in += chunk.rows_in
+            n = chunk.table.num_rows
+            cols = {
+                "_source_file": [source_file] * n,
+                "_line_number": chunk.line_numbers.tolist(),
+                "reason_code": ["delivery_rejected"] * n,
+                "rule": ["delivery"] * n,
+                "column": [None] * n,
+                "message": [problem] * n,
+                "raw_record": _records(chunk.table, np.arange(n)),
+            }
+            bad = _bad_line_cols(source_file, chunk.bad_lines, "delivery_rejected", problem)
+            sink.quarantine(_quarantine_table(ctx, d, sha, did, [cols, bad]))
+        if ms.encoding:
+            tally.encodings.add(ms.encoding)
+    return problems
+
+
+def _records(table: pa.Table, idx: np.ndarray) -> pa.Array:
+    if len(idx) == table.num_rows:
+        return json_records(table)
+    return json_records(table.take(pa.array(idx, pa.int64())))
+
+
+def _quarantine_table(
+    ctx: _Ctx, d: Delivery, sha: str, did: str, parts: list[dict[str, Any]]
+) -> pa.Table:
+    """One quarantine table from column parts, sorted by line number."""
+    tables = []
+    for cols in parts:
+        n = len(cols["_line_number"])
+        if n == 0:
+            continue
+        full = {
+            "_delivery_id": pa.repeat(pa.scalar(did, pa.string()), n),
+            "_source": pa.repeat(pa.scalar(d.source, pa.string()), n),
+            "_file_sha256": pa.repeat(pa.scalar(sha, pa.string()), n),
+            "rule_version": pa.repeat(pa.scalar(ctx.contract.version, pa.string()), n),
+            **cols,
+        }
+        tables.append(
+            pa.table(
+                {f.name: pa.array(full[f.name], f.type) for f in QUARANTINE_SCHEMA},
+                schema=QUARANTINE_SCHEMA,
+            )
+        )
+    if not tables:
+        return QUARANTINE_SCHEMA.empty_table()
+    t = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    return t.sort_by([("_source_file", "ascending"), ("_line_number", "ascending")])
+
+
+def _bad_line_cols(
+    source_file: str,
+    bad_lines: list[BadLine],
+    reason: str | None = None,
+    message: str | None = None,
+) -> dict[str, list[Any]]:
+    return {
+        "_source_file": [source_file] * len(bad_lines),
+        "_line_number": [b.line_number for b in bad_lines],
+        "reason_code": [reason or b.reason for b in bad_lines],
+        "rule": [
+            "delivery" if reason else _BAD_LINE_RULES.get(b.reason, b.reason) for b in bad_lines
+        ],
+        "column": [None] * len(bad_lines),
+        "message": [
+            (message + f" (line also {b.reason})")
+            if message
+            else _BAD_LINE_MESSAGES.get(b.reason, b.reason)
+            for b in bad_lines
+        ],
+        "raw_record": [json.dumps({"_line": b.text}, ensure_ascii=False) for b in bad_lines],
+    }
+
+
+def _text_columns(
+    ctx: _Ctx, chunk: Chunk, columns: dict[str, str]
+) -> tuple[dict[str, pa.Array], list[pa.Array]]:
+    """(delivered columns by canonical name, every contract column as text) of a chunk."""
+    n = chunk.table.num_rows
+    delivered: dict[str, pa.Array] = {}
+    texts: list[pa.Array] = []
+    for c in ctx.contract.columns:
+        header = columns.get(c.name)
+        if header is None:
+            texts.append(pa.nulls(n, pa.string()))
+            continue
+        col = chunk.table.column(header)
+        arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+        delivered[c.name] = arr
+        texts.append(as_text(arr))
+    return delivered, texts
+
+
+def _failure_cols(check: RowCheck, qi: np.ndarray) -> dict[str, Any]:
+    """reason_code, rule, column and message of the quarantined rows ``qi``, vectorised."""
+    fails = check.failures
+    masks = np.stack([f.mask[qi] for f in fails])
+    first = pa.array(masks.argmax(axis=0))
+    parts = [
+        pc.if_else(pa.array(masks[k]), f"{f.column}:{f.reason}", pa.scalar(None, pa.string()))
+        for k, f in enumerate(fails)
+    ]
+    message = (
+        pc.binary_join_element_wise(*parts, "; ", null_handling="skip")
+        if len(parts) > 1
+        else parts[0]
+    )
+    return {
+        "reason_code": pc.take(pa.array([f.reason for f in fails], pa.string()), first),
+        "rule": pc.take(pa.array([f.rule for f in fails], pa.string()), first),
+        "column": pc.take(pa.array([f.column for f in fails], pa.string()), first),
+        "message": message,
+    }
+
+
+def _load_chunk(
+    ctx: _Ctx,
+    d: Delivery,
+    sha: str,
+    did: str,
+    source_file: str,
+    chunk: Chunk,
+    seen: RowSeen,
+    sink: _Sink,
+    tally: _Tally,
+) -> None:
+    """Deduplicate, type, check and write one chunk."""
+    contract = ctx.contract
+    tally.rows_in += chunk.rows_in
+    n = chunk.table.num_rows
+    filled = (contract.source_column,) if contract.source_column else ()
+    hm = map_headers(contract, chunk.table.column_names, filled)
+    delivered, texts = _text_columns(ctx, chunk, hm.columns)
+    keep = seen.keep(texts, n)
+    ki = np.flatnonzero(keep)
+    tally.duplicates += n - len(ki)
+    take = pa.array(ki)
+    firsts = {name: a.take(take) for name, a in delivered.items()}
+    check = check_rows(contract, firsts, len(ki), d.source, ctx.tz)
+    lines = chunk.line_numbers[ki]
+
+    good = np.flatnonzero(~check.quarantine)
+    n_good = len(good)
+    gi = pa.array(good)
+    raw_cols: dict[str, Any] = {name: check.columns[name].take(gi) for name in check.columns}
     raw_cols.update(
         {
             "_delivery_id": pa.repeat(pa.scalar(did, pa.string()), n_good),
             "_source": pa.repeat(pa.scalar(d.source, pa.string()), n_good),
-            "_source_file": pc.take(file_arr, gi),
+            "_source_file": pa.repeat(pa.scalar(source_file, pa.string()), n_good),
             "_file_sha256": pa.repeat(pa.scalar(sha, pa.string()), n_good),
-            "_line_number": pa.array(line_no[good], pa.int64()),
+            "_line_number": pa.array(lines[good], pa.int64()),
             "_ingested_at": pa.repeat(
                 pa.scalar(ctx.ingested_at, pa.timestamp("us", tz="UTC")), n_good
             ),
             "_business_date": pa.repeat(pa.scalar(ctx.business_date, pa.date32()), n_good),
-            "_issues": pc.take(check.issues, gi),
+            "_issues": check.issues.take(gi),
         }
     )
-    raw = pa.table(raw_cols, schema=raw_schema(contract))
+    sink.raw(pa.table(raw_cols, schema=ctx.raw_schema))
 
     qi = np.flatnonzero(check.quarantine)
-    records: dict[int, str] = {}
-    for k, m in enumerate(datas):
-        rows = qi[member_arr[qi] == k]
-        for r, rec in zip(rows, _records(m.table, local_arr[rows]), strict=True):
-            records[int(r)] = rec
-    firsts_f = [check.first_failure(int(r)) for r in qi]
-    rows_part = {
-        "_source_file": pc.take(file_arr, pa.array(qi, pa.int64())).to_pylist(),
-        "_line_number": line_no[qi].tolist(),
-        "reason_code": [f.reason for f in firsts_f],
-        "rule": [f.rule for f in firsts_f],
-        "column": [f.column for f in firsts_f],
-        "message": [
-            "; ".join(f"{f.column}:{f.reason}" for f in check.all_failures(int(r))) for r in qi
-        ],
-        "raw_record": [records[int(r)] for r in qi],
-    }
-    parts = [rows_part] + [_bad_line_cols(d, m) for m in datas]
-    quarantine = _sorted_quarantine(_quarantine_table(ctx, d, sha, did, _merge(parts)))
-    n_bad = sum(len(m.bad_lines) for m in datas)
-    ledger = _ledger_row(
-        ctx,
-        d,
-        sha,
-        status="loaded",
-        rows_loaded=n_good,
-        rows_quarantined=len(qi) + n_bad,
-        rows_duplicate=n_dup,
-        message="; ".join(notes),
-        **base,
-    )
-    assert ledger["rows_in"] == n_good + len(qi) + n_bad + n_dup, "row conservation"
-    return _Outcome(ledger, raw=raw, quarantine=quarantine)
+    parts: list[dict[str, Any]] = []
+    if len(qi):
+        parts.append(
+            {
+                "_source_file": pa.repeat(pa.scalar(source_file, pa.string()), len(qi)),
+                "_line_number": pa.array(lines[qi], pa.int64()),
+                **_failure_cols(check, qi),
+                "raw_record": _records(chunk.table, ki[qi]),
+            }
+        )
+    parts.append(_bad_line_cols(source_file, chunk.bad_lines))
+    sink.quarantine(_quarantine_table(ctx, d, sha, did, parts))

@@ -20,6 +20,9 @@ class IngestLimits:
             small, highly repetitive files are fine.
         max_zip_members: most members a zip delivery may hold.
         block_bytes: size of the blocks read and decoded at a time.
+        chunk_rows: rows typed, checked and written at a time; peak memory
+            grows with this, not with the size of the delivery.
+        rows_per_file: most rows in one raw Parquet file of a delivery.
     """
 
     max_line_bytes: int = 1 << 20
@@ -28,3 +31,5 @@ class IngestLimits:
     ratio_floor_bytes: int = 64 << 20
     max_zip_members: int = 1000
     block_bytes: int = 8 << 20
+    chunk_rows: int = 1 << 18
+    rows_per_file: int = 4_000_000

@@ -28,10 +28,10 @@ import queue
 import threading
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -177,12 +177,13 @@ def open_members(
         )
     if packing == "gzip":
 
-        def gz_open() -> IO[bytes]:
+        def gz_open() -> _Capped:
             raw = opener()
             if raw.read(2) != b"\x1f\x8b":
                 raise DeliveryRejected("corrupt_archive", f"{file_name!r} is not gzip data")
             raw.seek(0)
-            return _Capped(gzip.GzipFile(fileobj=raw), size, limits, repr(file_name))
+            inner = cast(IO[bytes], gzip.GzipFile(fileobj=raw))
+            return _Capped(inner, size, limits, repr(file_name))
 
         return "gzip", [_Member(None, fmt, gz_open, lambda: gz_open().read())]
     if fmt == "xlsx":
@@ -246,7 +247,7 @@ def _zip_members(opener: Any, file_name: str, size: int, limits: IngestLimits) -
                 ".parquet/.xlsx file",
             )
 
-        def m_open(info: zipfile.ZipInfo = i) -> IO[bytes]:
+        def m_open(info: zipfile.ZipInfo = i) -> _Capped:
             return _Capped(zf.open(info), info.compress_size, limits, f"member {info.filename!r}")
 
         members.append(_Member(i.filename, fmt, m_open, lambda o=m_open: o().read()))
@@ -483,7 +484,7 @@ def stream_member(member: _Member, limits: IngestLimits) -> MemberStream:
     return _XlsxStream(member, limits)
 
 
-def prefetched(chunks: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
+def prefetched(chunks: Iterator[Chunk], depth: int = 1) -> Generator[Chunk, None, None]:
     """``chunks``, read ahead on a background thread while the caller works on the last one.
 
     Parsing and decompression release the GIL, so reading overlaps typing.

@@ -205,6 +205,8 @@ def _parse_datetimes(s: pa.Array) -> _Parsed:
     has_zone = np.zeros(n, dtype=bool)
     ok = np.zeros(n, dtype=bool)
     for pattern in (_DELIMITED, _COMPACT):
+        if s.null_count == len(s):
+            break
         st = pc.extract_regex(s, pattern)
         hit = _np_bool(pc.is_valid(st)) & ~ok
         if not hit.any():
@@ -243,9 +245,8 @@ def _parse_datetimes(s: pa.Array) -> _Parsed:
         offset[sel] = off[sel]
         has_zone[sel] = zone[sel]
         ok |= sel
-        # a matched but impossible value must not be retried by a looser pattern
-        ok_or_tried = hit & ~valid
-        s = pc.if_else(pa.array(ok_or_tried), pa.scalar(None, pa.string()), s)
+        # done, or matched but impossible: a looser pattern must not retry it
+        s = pc.if_else(pa.array(hit), pa.scalar(None, pa.string()), s)
     serial_hit = _np_bool(pc.match_substring_regex(s, _SERIAL)) & ~ok
     if serial_hit.any():
         f = np.asarray(
@@ -324,8 +325,32 @@ def type_date(a: pa.Array | pa.ChunkedArray, tz: str) -> Typed:
     return Typed(v, _failed(s, v), "bad_date", text)
 
 
+_DISTINCT_MIN_ROWS = 4096
+
+
 def type_column(a: pa.Array | pa.ChunkedArray, column: Column, tz: str) -> Typed:
-    """Type one delivered column by its contract column."""
+    """Type one delivered column by its contract column.
+
+    Delivered text repeats a lot (times to the minute, dates, codes, enum
+    spellings), and typing is a function of the value alone, so a text column
+    is typed once per distinct value and the result is spread back by index.
+    """
+    a = _arr(a)
+    if (
+        len(a) >= _DISTINCT_MIN_ROWS
+        and pa.types.is_string(a.type)
+        and (column.allowed_values or column.logical_type != "string")
+    ):
+        enc = pc.dictionary_encode(a, null_encoding="encode")
+        if 2 * len(enc.dictionary) <= len(a):
+            typed = _type_values(enc.dictionary, column, tz)
+            idx = enc.indices
+            failed = typed.failed[np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)]
+            return Typed(typed.values.take(idx), failed, typed.reason, a)
+    return _type_values(a, column, tz)
+
+
+def _type_values(a: pa.Array, column: Column, tz: str) -> Typed:
     if column.allowed_values:
         return type_enum(a, column)
     lt = column.logical_type
