@@ -26,7 +26,7 @@ def generated(tmp_path_factory):
     settings = Settings(lake=str(tmp / "lake"), state_dir=str(tmp / "state"),
                         truth_dir=str(tmp / "truth"), _pseudonym_key="k")
     dirt = DirtConfig(header_only_file=0.25, empty_file=0.15, truncated_gzip=0.25,
-                      duplicate_delivery=0.3, gbk_in_utf8=0.3)
+                      duplicate_delivery=0.3, gbk_in_utf8=0.95)
     generate(settings, GenerateConfig(start=DAYS[0], end=DAYS[-1], persons=600, seed=7, dirt=dirt))
     ledger = []
     for day in DAYS:
@@ -59,6 +59,7 @@ def test_file_level_dirt_gets_the_right_status(generated):
     _, ledger, truth = generated
     files = _by_file(ledger)
     seen = defaultdict(int)
+    originals = {t["duplicate_of"] for t in truth if t["duplicate_of"]}
     for t in truth:
         if t["status"] == "missing":
             continue
@@ -71,9 +72,12 @@ def test_file_level_dirt_gets_the_right_status(generated):
             assert statuses == {"empty"}, t["file"]
             seen["empty"] += 1
         elif t["duplicate_of"]:
-            assert statuses == {"duplicate"}, t["file"]
+            # the same bytes twice load once: which copy counts as the duplicate depends on
+            # the order files are met, so assert on the pair
+            pair = statuses | {r["status"] for r in files[t["duplicate_of"]]}
+            assert "duplicate" in pair and "loaded" in pair, (t["file"], pair)
             seen["duplicate"] += 1
-        elif not dirt:
+        elif not dirt and t["file"] not in originals:
             assert statuses == {"loaded"}, t["file"]
             assert sum(r["rows_in"] for r in files[t["file"]]) == t["rows"], t["file"]
             seen["clean"] += 1
@@ -96,10 +100,8 @@ def test_gbk_rows_in_a_utf8_file_are_quarantined_not_replaced(generated):
                     assert not any("\ufffd" in v for v in raw.column(col).to_pylist() if v), (feed, col)
     reasons = set()
     for day in DAYS:
-        q = lake.read_table("quarantine", "population", day)
-        if q is not None:
-            reasons |= set(q.column("reason_code").to_pylist())
-        q = lake.read_table("quarantine", "nucleic_acid", day)
-        if q is not None:
-            reasons |= set(q.column("reason_code").to_pylist())
+        for feed in feed_names():
+            q = lake.read_table("quarantine", feed, day)
+            if q is not None:
+                reasons |= set(q.column("reason_code").to_pylist())
     assert "undecodable" in reasons
