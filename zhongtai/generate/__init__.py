@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
 
 from zhongtai.errors import ZhongtaiError
 from zhongtai.generate.config import DirtConfig, GenerateConfig, GenerateReport
+from zhongtai.generate.persons import NON_RESIDENT
 from zhongtai.generate.writers import Style
 from zhongtai.settings import Settings
 
@@ -141,50 +143,84 @@ def _clear(lake, contracts, days: list[dt.date], overwrite: bool) -> None:  # no
                         lake.delete(f.path)
 
 
-def _write_world_truth(truth, w) -> None:  # noqa: ANN001
-    from zhongtai.generate.persons import EPOCH
+TRUTH_ROW_GROUP = 1 << 20  # rows per piece of the persons truth (pq.write_table's row group)
 
-    p, d, e = w.persons, w.district, w.entities
-    has_addr = p.address >= 0
-    a = np.maximum(p.address, 0)
+
+def _persons_truth(w, lo: int, hi: int) -> pa.Table:  # noqa: ANN001
+    """The true persons ``lo`` to ``hi`` (one piece, so that millions never sit in memory)."""
+    from zhongtai.generate.persons import EPOCH, ID_TYPES
+    from zhongtai.generate.text import take, to_pa
+
+    p, d = w.persons, w.district
+    idx = np.arange(lo, hi)
+    addr = p.address[lo:hi]
+    no_addr = addr < 0
+    a = np.maximum(addr, 0)
     com = d.address_community[a]
+    status = p.status[lo:hi]
+    leave = p.leave_day[lo:hi]
     start = np.datetime64(w.cfg.start, "D")
-    truth.write(
-        "persons",
-        pa.table(
+    text = pa.string()
+    return pa.table(
+        {
+            "person_id": p.pids(idx),
+            "id_type": take(ID_TYPES, p.id_type_code[lo:hi]),
+            "id_number": to_pa(p.id_number_ascii[lo:hi]),
+            "name": pa.array(p.name[lo:hi], text),
+            "gender": pa.array(np.where(p.male[lo:hi], "male", "female"), text),
+            "birth_date": pa.array(
+                (EPOCH + p.birth_days[lo:hi].astype("timedelta64[D]")).astype("datetime64[D]")
+            ),
+            "phone": to_pa(p.phone_ascii[lo:hi]),
+            "phone_is_landline": pa.array(p.landline[lo:hi]),
+            "household_id": pa.array(
+                np.where(p.household[lo:hi] >= 0, p.household[lo:hi], -1).astype(np.int64)
+            ),
+            "head_person_id": p.pids(p.head[lo:hi]),
+            "address_id": pa.array(d.address_id[a], text, mask=no_addr),
+            "community_code": pa.array(d.community_code[com], text, mask=no_addr),
+            "grid_id": pa.array(d.grid_id[d.address_grid[a]], text, mask=no_addr),
+            "is_resident": pa.array(status != NON_RESIDENT),
+            "residence_status": pa.array(
+                np.array(["permanent", "floating", "away"])[np.clip(status, 0, 2)],
+                text,
+                mask=status < 0,
+            ),
+            "arrive_date": pa.array(start + p.arrive_day[lo:hi].astype("timedelta64[D]")),
+            "leave_date": pa.array(
+                np.where(
+                    leave < 10**6,
+                    start + np.minimum(leave, 10**6).astype("timedelta64[D]"),
+                    np.datetime64("NaT"),
+                )
+            ),
+        }
+    )
+
+
+def _addresses_truth(d) -> Iterator[pa.Table]:  # noqa: ANN001
+    """The standard addresses, a row group at a time."""
+    n = len(d.address_id)
+    for lo in range(0, n, TRUTH_ROW_GROUP):
+        hi = min(n, lo + TRUTH_ROW_GROUP)
+        yield pa.table(
             {
-                "person_id": p.person_id,
-                "id_type": p.id_type,
-                "id_number": p.id_number,
-                "name": p.name,
-                "gender": np.where(p.male, "male", "female"),
-                "birth_date": pa.array(
-                    (EPOCH + p.birth_days.astype("timedelta64[D]")).astype("datetime64[D]")
-                ),
-                "phone": p.phone,
-                "phone_is_landline": p.landline,
-                "household_id": pa.array(np.where(p.household >= 0, p.household, -1)),
-                "head_person_id": p.person_id[p.head],
-                "address_id": pa.array(np.where(has_addr, d.address_id[a], None)),
-                "community_code": pa.array(np.where(has_addr, d.community_code[com], None)),
-                "grid_id": pa.array(np.where(has_addr, d.grid_id[d.address_grid[a]], None)),
-                "is_resident": p.is_resident,
-                "residence_status": pa.array(
-                    np.where(
-                        p.status >= 0,
-                        np.array(["permanent", "floating", "away"])[np.clip(p.status, 0, 2)],
-                        None,
-                    )
-                ),
-                "arrive_date": pa.array(start + p.arrive_day.astype("timedelta64[D]")),
-                "leave_date": pa.array(
-                    np.where(
-                        p.leave_day < 10**6,
-                        start + np.minimum(p.leave_day, 10**6).astype("timedelta64[D]"),
-                        np.datetime64("NaT"),
-                    )
-                ),
+                "address_id": d.address_id[lo:hi],
+                "full_address": d.address_text(np.arange(lo, hi)),
+                "community_code": d.community_code[d.address_community[lo:hi]],
+                "grid_id": d.grid_id[d.address_grid[lo:hi]],
             }
+        )
+
+
+def _write_world_truth(truth, w) -> None:  # noqa: ANN001
+    p, d, e = w.persons, w.district, w.entities
+    n = len(p)
+    truth.write_pieces(
+        "persons",
+        (
+            _persons_truth(w, lo, min(n, lo + TRUTH_ROW_GROUP))
+            for lo in range(0, n, TRUTH_ROW_GROUP)
         ),
     )
     truth.write(
@@ -194,29 +230,19 @@ def _write_world_truth(truth, w) -> None:  # noqa: ANN001
                 "entity_id": e.entity_id,
                 "uscc": e.uscc,
                 "entity_name": e.name,
-                "representative_person_id": p.person_id[e.representative],
+                "representative_person_id": p.pids(e.representative),
                 "registered_address_id": d.address_id[e.registered_address],
                 "business_address_id": d.address_id[e.business_address],
                 "status": e.status,
             }
         ),
     )
-    truth.write(
-        "addresses",
-        pa.table(
-            {
-                "address_id": d.address_id,
-                "full_address": d.address_text(np.arange(len(d.address_id))),
-                "community_code": d.community_code[d.address_community],
-                "grid_id": d.grid_id[d.address_grid],
-            }
-        ),
-    )
+    truth.write_pieces("addresses", _addresses_truth(d))
     truth.write(
         "infections",
         pa.table(
             {
-                "person_id": pa.array([p.person_id[i] for i, _ in w.infections], pa.string()),
+                "person_id": p.pids(np.array([i for i, _ in w.infections], dtype=np.int64)),
                 "date": pa.array([day for _, day in w.infections], pa.date32()),
             }
         ),
@@ -238,6 +264,14 @@ def _write_world_truth(truth, w) -> None:  # noqa: ANN001
     )
 
 
+def _send_each(batches, send, **kw) -> None:  # noqa: ANN001
+    """Send every batch, dropping each before the next is built (one part in memory)."""
+    it = iter(batches)
+    while (batch := next(it, None)) is not None:
+        send(batch, **kw)
+        del batch
+
+
 def _days(w, dl, send, timed, contracts) -> None:  # noqa: ANN001
     """Every feed, day by day (the first day full extracts, later days deltas)."""
     from zhongtai.generate import feeds
@@ -249,14 +283,12 @@ def _days(w, dl, send, timed, contracts) -> None:  # noqa: ANN001
         if k == 0:
             send(feeds.divisions(w, day), file_dirt=False)
             send(feeds.grids(w, day), file_dirt=False)
-            for b in feeds.addresses(w, day):
-                send(b, file_dirt=False)
+            _send_each(feeds.addresses(w, day), send, file_dirt=False)
         timed("geographic", t)
         for feed, make in (("population", feeds.population), ("legal_entity", feeds.legal_entity)):
             t = time.perf_counter()
             for source in contracts[feed].sources:
-                for b in make(w, source, k, day):
-                    send(b)
+                _send_each(make(w, source, k, day), send)
             timed(feed, t)
         t = time.perf_counter()
         rounds = feeds.testing_rounds(w, day)
@@ -275,6 +307,7 @@ def _days(w, dl, send, timed, contracts) -> None:  # noqa: ANN001
                 late_rng = feeds.rng_for(config.seed, "late", batch.source, k, batch.stem)
                 late = k + 1 < len(days) and late_rng.random() < config.dirt.late_file
                 send(batch, landing_day=day + dt.timedelta(days=1) if late else None)
+            del tp, batch  # let the part go before the next one is built
         dl.flush()
         timed("nucleic_acid", t)
         for feed, make in (("vaccination", feeds.vaccination), ("appeals", feeds.appeals)):
@@ -288,7 +321,7 @@ def _days(w, dl, send, timed, contracts) -> None:  # noqa: ANN001
                 dl.missing(feed, source, day)
                 continue
             out = make(w, k, day)
-            for b in [out] if hasattr(out, "feed") else out:
-                send(b)
+            _send_each([out] if hasattr(out, "feed") else out, send)
+            del out
             timed(feed, t)
         w.tested.pop(day, None)

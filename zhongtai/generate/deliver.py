@@ -92,7 +92,11 @@ class Deliverer:
         landing_day: dt.date | None = None,
         file_dirt: bool = True,
     ) -> str:
-        """Write the batch as one file; return its lake-relative path."""
+        """Write the batch as one file; return its lake-relative path.
+
+        The batch is used up: its columns are taken out of ``batch.cols`` as they are
+        converted, so that a part's text is never held twice.
+        """
         contract = load_contract(batch.feed)
         landing_day = landing_day or batch.day
         d = self.dirt if file_dirt else DirtConfig.clean()
@@ -108,7 +112,8 @@ class Deliverer:
         taker = pa.array(order)
         cols: dict[str, pa.Array] = {}
         for c in contract.columns:
-            v = batch.cols.get(c.name)
+            # taken out of the batch: each column's source text is freed once it is in Arrow
+            v = batch.cols.pop(c.name, None)
             v = constant("", len(order)) if v is None else to_pa(v).take(taker)
             if c.name in labels:
                 v = map_values(v, labels[c.name])
@@ -138,6 +143,7 @@ class Deliverer:
             headers[name] = name
             file_codes.append(f"file:extra_column:{name}")
         table = to_arrow(cols).rename_columns([headers[k] for k in cols])
+        del cols
         gbk_rows = None
         if (
             style.fmt in ("csv", "tsv")

@@ -23,12 +23,13 @@ from zhongtai.generate.divisions import District
 from zhongtai.generate.entities import INDUSTRIES, KINDS, Entities
 from zhongtai.generate.persons import (
     EPOCH,
+    ID_TYPES,
     NON_RESIDENT,
     STATUS_AWAY,
     STATUS_NAMES,
     Persons,
 )
-from zhongtai.generate.text import constant, patch, replace, take, to_pa, zfill
+from zhongtai.generate.text import constant, numbered, patch, replace, take, to_pa, zfill
 
 S = np.strings
 DAY_S = 86400
@@ -104,7 +105,7 @@ class World:
         return self.cfg.dirt
 
     def arrow(self, attr: str) -> pa.Array:
-        """A person attribute (``id_number``, ``name``...) as an Arrow array, built once."""
+        """A person attribute (``name``) as an Arrow array, built once."""
         if attr not in self._arrow:
             self._arrow[attr] = to_pa(getattr(self.persons, attr))
         return self._arrow[attr]
@@ -117,13 +118,12 @@ class World:
     def in_scope(self, rnd: Round) -> np.ndarray:
         """Persons living under the round's scope."""
         com = self.community_of(np.arange(len(self.persons)))
-        codes = np.where(com >= 0, self.district.community_code[np.maximum(com, 0)], "")
-        hit = np.zeros(len(self.persons), dtype=bool)
+        # decided per community (few), then looked up per person
+        hit = np.zeros(len(self.district.community_code), dtype=bool)
         for code in rnd.scope:
-            prefix = code.rstrip("0") if code.endswith("000") else code
             prefix = code[:9] if code.endswith("000") else code
-            hit |= S.startswith(codes, prefix)
-        return hit & (com >= 0)
+            hit |= S.startswith(self.district.community_code, prefix)
+        return hit[np.maximum(com, 0)] & (com >= 0)
 
     def present(self, k: int) -> np.ndarray:
         """Residents living in the district on day index ``k``."""
@@ -142,14 +142,14 @@ def person_fields(
 ) -> dict[str, np.ndarray]:
     """id_type, id_number, name, phone of persons as a record carries them, with dirt."""
     p = w.persons
-    ids = p.id_number[pidx]
-    types = p.id_type[pidx]
+    ids = p.ids(pidx)
+    types = p.id_types(pidx)
     child = (
-        (p.age_on(day)[pidx] < 14) & (p.head[pidx] != pidx)
+        (p.age_of(pidx, day) < 14) & (p.head[pidx] != pidx)
         if children
         else np.zeros(len(pidx), bool)
     )
-    other = p.id_number[rng.integers(0, len(p), len(pidx))]
+    other = p.ids(rng.integers(0, len(p), len(pidx)))
     born19 = S.startswith(S.slice(ids, 6, 8), "19")
     id_dirty = dirt.id_numbers(
         rng,
@@ -158,7 +158,7 @@ def person_fields(
         w.dirt,
         log,
         child=child,
-        parent_ids=p.id_number[p.head[pidx]],
+        parent_ids=p.ids(p.head[pidx]),
         other_ids=other,
         born_19xx=born19,
     )
@@ -166,13 +166,13 @@ def person_fields(
     name_dirty = dirt.names(
         rng, names, p.surname[pidx], p.given1[pidx], p.given2[pidx], p.minority[pidx], w.dirt, log
     )
-    phones = p.phone[pidx]
+    phones = p.phones(pidx)
     phone_dirty = dirt.phones(rng, phones, p.landline[pidx], w.dirt, log)
     return {
-        "id_type": take(w.arrow("id_type"), pidx),
-        "id_number": patch(take(w.arrow("id_number"), pidx), ids, id_dirty),
+        "id_type": take(ID_TYPES, p.id_type_code[pidx]),
+        "id_number": patch(to_pa(p.id_number_ascii[pidx]), ids, id_dirty),
         "name": patch(take(w.arrow("name"), pidx), names, name_dirty),
-        "phone": patch(take(w.arrow("phone"), pidx), phones, phone_dirty),
+        "phone": patch(to_pa(p.phone_ascii[pidx]), phones, phone_dirty),
     }
 
 
@@ -343,7 +343,7 @@ def _population_batch(
         cols=cols,
         record_id=rid,
         log=log,
-        person_id=p.person_id[pidx],
+        person_id=p.pids(pidx),
         address_id=d.address_id[addr],
         protected=("id_number", "name"),
     )
@@ -434,7 +434,7 @@ def legal_entity(w: World, source: str, k: int, day: dt.date) -> Iterator[Batch]
             "established_date": dirt.dates(
                 r, e.established_days[idx], "iso", w.dirt, log, "established_date"
             ),
-            "contact_phone": dirt.phones(r, p.phone[rep], p.landline[rep], w.dirt, log),
+            "contact_phone": dirt.phones(r, p.phones(rep), p.landline[rep], w.dirt, log),
             "employee_count": e.employees[idx].astype("U6"),
             "updated_at": dirt.times(
                 r, day_start(day) + r.integers(8 * 3600, 18 * 3600, n), w.dirt, log, "updated_at"
@@ -455,7 +455,7 @@ def legal_entity(w: World, source: str, k: int, day: dt.date) -> Iterator[Batch]
             record_id=cols["source_record_id"],
             log=log,
             entity_id=e.entity_id[idx],
-            person_id=p.person_id[rep],
+            person_id=p.pids(rep),
             true_value=status[idx],
             protected=("uscc",),
         )
@@ -649,16 +649,6 @@ def test_part(
     )
 
 
-def numbered(prefix: str, n: np.ndarray, width: int) -> pa.Array:
-    """``prefix`` + zero-padded numbers, as Arrow strings."""
-    import pyarrow.compute as pc
-
-    digits = pc.utf8_lpad(
-        pa.array(np.asarray(n, dtype=np.int64)).cast(pa.string()), width, padding="0"
-    )
-    return pc.binary_join_element_wise(prefix, digits, "")
-
-
 def test_batches(w: World, tp: TestPart, k: int, day: dt.date, part: int) -> Iterator[Batch]:
     """The part as each platform delivers it, plus re-sent corrections of pending results."""
     for plat, code in (("city", 1), ("national", 2)):
@@ -717,7 +707,7 @@ def _test_batch(
         cols=cols,
         record_id=sample_id,
         log=log,
-        person_id=take(w.arrow("person_id"), pidx),
+        person_id=w.persons.pids(pidx),
         true_value=result,
         resend=np.full(n, resend),
         protected=("id_number", "name", "result", "tube_id", "pool_size"),
@@ -729,7 +719,7 @@ def _test_batch(
 
 def vaccination(w: World, k: int, day: dt.date) -> Iterator[Batch]:
     """Day 0: every dose so far; later days: the doses given that day."""
-    p, d = w.persons, w.district
+    p = w.persons
     rng = rng_for(w.cfg.seed, "vaccination", k)
     age = p.age_on(day)
     present = w.present(k) | (p.status == NON_RESIDENT)
@@ -741,50 +731,60 @@ def vaccination(w: World, k: int, day: dt.date) -> Iterator[Batch]:
     vidx = np.nonzero(doses)[0]
     per = max(1000, w.cfg.chunk_rows // 3)
     for part, a, b in chunks(len(vidx), per):
-        r = rng_for(w.cfg.seed, "vaccination-batch", k, part)
-        who = np.repeat(vidx[a:b], doses[vidx[a:b]])
-        n = len(who)
-        if n == 0:
-            continue
-        first = np.r_[True, who[1:] != who[:-1]]
-        start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
-        dose_no = np.arange(n) - start + 1
-        if k == 0:
-            base = (np.datetime64("2021-03-01", "D") - EPOCH).astype(np.int64) * DAY_S
-            when = base + (dose_no - 1) * 60 * DAY_S + r.integers(0, 40 * DAY_S, n) + 8 * 3600
-            when = when - when % 60
-        else:
-            dose_no = dose_no + 3
-            when = day_start(day) + r.integers(8 * 3600, 17 * 3600, n)
-        log = DirtLog(n)
-        cols = person_fields(r, w, who, day, log, children=True)
-        prod = r.integers(0, len(VACCINES), n)
-        com = w.community_of(who)
-        com = np.where(com < 0, r.integers(0, len(d.community_code), n), com)
-        tw = d.community_township[com]
-        rid = S.add(f"V{day:%y%m%d}", zfill((np.arange(a * 4, a * 4 + n)).astype("U9"), 9))
-        cols.update(
-            source_system=np.full(n, "immunization"),
-            record_id=rid,
-            dose_number=dose_no.astype("U2"),
-            vaccine_product=np.array([v[0] for v in VACCINES])[prod],
-            manufacturer=np.array([v[1] for v in VACCINES])[prod],
-            batch_no=S.add("2021", zfill(r.integers(0, 999999, n).astype("U6"), 6)),
-            vaccinated_at=dirt.times(r, when, w.dirt, log, "vaccinated_at"),
-            site_name=S.add(d.township_name[tw], "社区卫生服务中心"),
-            site_division_code=d.township_code[tw],
-        )
-        yield Batch(
-            feed="vaccination",
-            source="immunization",
-            day=day,
-            stem=f"接种记录-{part:04d}",
-            cols=cols,
-            record_id=rid,
-            log=log,
-            person_id=p.person_id[who],
-            protected=("id_number",),
-        )
+        batch = _vaccination_batch(w, k, day, part, a, vidx[a:b], doses[vidx[a:b]])
+        if batch is not None:
+            yield batch
+        del batch  # let the part go before the next one is built
+
+
+def _vaccination_batch(
+    w: World, k: int, day: dt.date, part: int, a: int, persons: np.ndarray, doses: np.ndarray
+) -> Batch | None:
+    p, d = w.persons, w.district
+    r = rng_for(w.cfg.seed, "vaccination-batch", k, part)
+    who = np.repeat(persons, doses)
+    n = len(who)
+    if n == 0:
+        return None
+    first = np.r_[True, who[1:] != who[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    dose_no = np.arange(n) - start + 1
+    if k == 0:
+        base = (np.datetime64("2021-03-01", "D") - EPOCH).astype(np.int64) * DAY_S
+        when = base + (dose_no - 1) * 60 * DAY_S + r.integers(0, 40 * DAY_S, n) + 8 * 3600
+        when = when - when % 60
+    else:
+        dose_no = dose_no + 3
+        when = day_start(day) + r.integers(8 * 3600, 17 * 3600, n)
+    log = DirtLog(n)
+    cols = person_fields(r, w, who, day, log, children=True)
+    prod = r.integers(0, len(VACCINES), n)
+    com = w.community_of(who)
+    com = np.where(com < 0, r.integers(0, len(d.community_code), n), com)
+    tw = d.community_township[com]
+    rid = S.add(f"V{day:%y%m%d}", zfill((np.arange(a * 4, a * 4 + n)).astype("U9"), 9))
+    cols.update(
+        source_system=np.full(n, "immunization"),
+        record_id=rid,
+        dose_number=dose_no.astype("U2"),
+        vaccine_product=np.array([v[0] for v in VACCINES])[prod],
+        manufacturer=np.array([v[1] for v in VACCINES])[prod],
+        batch_no=S.add("2021", zfill(r.integers(0, 999999, n).astype("U6"), 6)),
+        vaccinated_at=dirt.times(r, when, w.dirt, log, "vaccinated_at"),
+        site_name=S.add(d.township_name[tw], "社区卫生服务中心"),
+        site_division_code=d.township_code[tw],
+    )
+    return Batch(
+        feed="vaccination",
+        source="immunization",
+        day=day,
+        stem=f"接种记录-{part:04d}",
+        cols=cols,
+        record_id=rid,
+        log=log,
+        person_id=p.pids(who),
+        protected=("id_number",),
+    )
 
 
 # -- appeals ------------------------------------------------------------------------------
@@ -830,7 +830,7 @@ def appeals(w: World, k: int, day: dt.date) -> Batch:
         cols=cols,
         record_id=ids,
         log=log,
-        person_id=p.person_id[pidx],
+        person_id=p.pids(pidx),
         true_value=decision,
         protected=("decision",),
     )

@@ -6,10 +6,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
 from zhongtai.generate.divisions import COUNTIES, District, add_addresses
 from zhongtai.generate.names import tables
-from zhongtai.generate.text import zfill
+from zhongtai.generate.text import numbered
 from zhongtai.ids.resident_id import build_np
 
 # plausible birthplace region codes of people living in a big-city district, with weights
@@ -30,15 +31,21 @@ OTHER_DOC_TYPES = ("passport", "hk_macao_permit", "taiwan_permit", "foreign_perm
 EPOCH = np.datetime64("1970-01-01", "D")
 STATUS_PERMANENT, STATUS_FLOATING, STATUS_AWAY, NON_RESIDENT = 0, 1, 2, -1
 STATUS_NAMES = np.array(["permanent", "floating", "away"])
+BUILD_PIECE = 1 << 20  # persons whose ID numbers are built at a time
+ID_TYPES = np.array(["resident_id", *OTHER_DOC_TYPES], dtype="U26")  # by id_type_code
 
 
 @dataclass
 class Persons:
-    """Everyone the generator knows, as parallel arrays indexed by person number."""
+    """Everyone the generator knows, as parallel arrays indexed by person number.
 
-    person_id: np.ndarray
-    id_type: np.ndarray  # canonical id_type value
-    id_number: np.ndarray
+    Stored compactly so that millions of persons fit in little memory: ASCII text as
+    numpy bytes (``S``), codes and indices in the narrowest integer type; the accessors
+    (``ids``, ``phones``, ``id_types``, ``pids``) give a selection as text.
+    """
+
+    id_type_code: np.ndarray  # uint8 index into ID_TYPES
+    id_number_ascii: np.ndarray  # S18
     name: np.ndarray
     surname: np.ndarray  # index into the surname table
     given1: np.ndarray  # index into the given-character table
@@ -49,14 +56,30 @@ class Persons:
     household: np.ndarray  # -1 for non-residents
     head: np.ndarray  # person index of the household head (self for heads, non-residents)
     address: np.ndarray  # address index, -1 for non-residents
-    phone: np.ndarray
+    phone_ascii: np.ndarray  # S11
     landline: np.ndarray  # bool: the phone is a landline
     status: np.ndarray  # STATUS_* (residence), NON_RESIDENT
     arrive_day: np.ndarray  # day index from which the person is in the district's records
     leave_day: np.ndarray  # day index of removal (died / moved out), large if never
 
     def __len__(self) -> int:
-        return len(self.person_id)
+        return len(self.male)
+
+    def pids(self, idx: np.ndarray) -> pa.Array:
+        """Person ids (``P`` + 9 digits) of persons ``idx``."""
+        return numbered("P", idx, 9)
+
+    def ids(self, idx: np.ndarray) -> np.ndarray:
+        """Document numbers of persons ``idx`` (``U18``)."""
+        return self.id_number_ascii[idx].astype("U18")
+
+    def id_types(self, idx: np.ndarray) -> np.ndarray:
+        """Canonical id_type values of persons ``idx``."""
+        return ID_TYPES[self.id_type_code[idx]]
+
+    def phones(self, idx: np.ndarray) -> np.ndarray:
+        """Phones of persons ``idx`` (``U11``)."""
+        return self.phone_ascii[idx].astype("U11")
 
     @property
     def is_resident(self) -> np.ndarray:
@@ -65,8 +88,12 @@ class Persons:
 
     def age_on(self, day: dt.date) -> np.ndarray:
         """Whole years of age on ``day`` (approximate by 365.25 days)."""
+        return self.age_of(slice(None), day)
+
+    def age_of(self, idx: np.ndarray | slice, day: dt.date) -> np.ndarray:
+        """``age_on(day)[idx]``, computed for the selection only."""
         today = (np.datetime64(day, "D") - EPOCH).astype(np.int64)
-        return ((today - self.birth_days) / 365.25).astype(np.int64)
+        return ((today - self.birth_days[idx].astype(np.int64)) / 365.25).astype(np.int64)
 
 
 def ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -80,7 +107,7 @@ def ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _phones(rng: np.random.Generator, n: int) -> np.ndarray:
     pre = MOBILE_PREFIXES[rng.integers(0, len(MOBILE_PREFIXES), n)].astype(np.int64)
-    return (pre * 100_000_000 + rng.integers(0, 100_000_000, n)).astype("U11")
+    return (pre * 100_000_000 + rng.integers(0, 100_000_000, n)).astype("S11")
 
 
 def build_persons(
@@ -139,14 +166,22 @@ def build_persons(
         if not dup.any():
             break
         seq[dup] = rng.integers(0, 500, int(dup.sum())) * 2 + male[dup].astype(np.int64)
-    id_number = build_np(region, birth, seq)
-    id_type = np.full(n, "resident_id", dtype="U26")
+    # built a piece at a time and kept as ASCII bytes: build_np's digit matrix is large
+    id_number = np.concatenate(
+        [
+            build_np(
+                region[i : i + BUILD_PIECE], birth[i : i + BUILD_PIECE], seq[i : i + BUILD_PIECE]
+            ).astype("S18")
+            for i in range(0, n, BUILD_PIECE)
+        ]
+    )
+    id_type_code = np.zeros(n, dtype=np.uint8)  # resident_id
     # some non-residents carry other documents
     other_doc = np.zeros(n, dtype=bool)
     other_doc[residents:] = rng.random(n_non) < 0.05
     k = int(other_doc.sum())
     kinds = rng.integers(0, len(OTHER_DOC_TYPES), k)
-    id_type[other_doc] = np.array(OTHER_DOC_TYPES)[kinds]
+    id_type_code[other_doc] = kinds + 1
     letters = np.array(["E", "H", "", "CHN"])[kinds]
     id_number[other_doc] = np.strings.add(
         letters, rng.integers(10_000_000, 99_999_999, k).astype("U8")
@@ -200,24 +235,23 @@ def build_persons(
         gone = (rng.random(residents) < 0.0003 * (n_days - 1)) & ~movers
         leave[:residents][gone] = rng.integers(1, n_days, int(gone.sum()))
     return Persons(
-        person_id=np.strings.add("P", zfill(np.arange(n).astype("U9"), 9)),
-        id_type=id_type,
-        id_number=id_number,
+        id_type_code=id_type_code,
+        id_number_ascii=id_number,
         name=name,
-        surname=surname,
-        given1=given1,
-        given2=given2,
-        minority=minority,
+        surname=surname.astype(np.int16),
+        given1=given1.astype(np.int16),
+        given2=given2.astype(np.int16),
+        minority=minority.astype(np.int16),
         male=male,
-        birth_days=birth_days,
-        household=hh_all,
-        head=head_all,
-        address=address,
-        phone=phone,
+        birth_days=birth_days.astype(np.int32),
+        household=hh_all.astype(np.int32),
+        head=head_all.astype(np.int32),
+        address=address.astype(np.int32),
+        phone_ascii=phone,
         landline=landline,
-        status=status,
-        arrive_day=arrive,
-        leave_day=leave,
+        status=status.astype(np.int8),
+        arrive_day=arrive.astype(np.int32),
+        leave_day=leave.astype(np.int32),
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
@@ -73,6 +74,18 @@ class TruthWriter:
     def write(self, name: str, table: pa.Table) -> None:
         """Write one whole truth table as ``<name>.parquet``."""
         pq.write_table(table, self.root / f"{name}.parquet")
+
+    def write_pieces(self, name: str, pieces: Iterable[pa.Table]) -> None:
+        """Write a truth table given in pieces as ``<name>.parquet`` (one row group a piece)."""
+        writer: pq.ParquetWriter | None = None
+        try:
+            for piece in pieces:
+                if writer is None:
+                    writer = pq.ParquetWriter(self.root / f"{name}.parquet", piece.schema)
+                writer.write_table(piece.cast(writer.schema))
+        finally:
+            if writer is not None:
+                writer.close()
 
     def records(self, feed: str, landing_date: str, table: pa.Table) -> None:
         """Append record truth for a feed and landing date."""

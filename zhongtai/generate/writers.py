@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,12 +87,8 @@ def _jsonl(table: pa.Table) -> bytes:
         key = ("{" if i == 0 else ",") + json.dumps(name, ensure_ascii=False) + ":"
         parts.extend([key, value])
     parts.append("}\n")
-    lines = pc.binary_join_element_wise(*parts, "")
     # the rows, each ending in a newline, are already contiguous in the values buffer
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[
-        lines.offset : lines.offset + len(lines) + 1
-    ]
-    return lines.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
+    return _values_bytes(pc.binary_join_element_wise(*parts, ""))
 
 
 def _parquet(table: pa.Table) -> bytes:
@@ -109,55 +106,91 @@ def _xml_escape(a: np.ndarray) -> np.ndarray:
     return s.replace(s.replace(s.replace(a, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
 
 
-def _xlsx(table: pa.Table) -> bytes:
-    s = np.strings
-    head = "".join(
-        f'<c t="inlineStr"><is><t>{_xml_escape(np.array([c]))[0]}</t></is></c>'
-        for c in table.column_names
-    )
-    rows = np.full(table.num_rows, "<row>", dtype="U5")
-    for col in table.columns:
-        v = np.asarray(col.fill_null("").to_numpy(zero_copy_only=False)).astype(str)
-        cell = s.add(s.add('<c t="inlineStr"><is><t>', _xml_escape(v)), "</t></is></c>")
-        rows = s.add(rows, cell)
-    body = "\n".join(s.add(rows, "</row>").tolist())
-    sheet = (
+XLSX_PIECE_ROWS = 50_000  # rows turned into sheet XML at a time (bounds memory)
+_CELL, _CELL_END = '<c t="inlineStr"><is><t>', "</t></is></c>"
+_SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+)
+_SHEET_TAIL = "</sheetData></worksheet>"
+_XLSX_PARTS = {
+    "[Content_Types].xml": (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-        f"<row>{head}</row>\n{body}"
-        "</sheetData></worksheet>"
-    )
-    parts = {
-        "[Content_Types].xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'  # noqa: E501
-            '<Default Extension="xml" ContentType="application/xml"/>'  # noqa: E501
-            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'  # noqa: E501
-            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'  # noqa: E501
-            "</Types>"
-        ),
-        "_rels/.rels": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'  # noqa: E501
-            "</Relationships>"
-        ),
-        "xl/workbook.xml": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-            '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
-        ),
-        "xl/_rels/workbook.xml.rels": (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'  # noqa: E501
-            "</Relationships>"
-        ),
-        "xl/worksheets/sheet1.xml": sheet,
-    }
-    return _zip(parts)
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'  # noqa: E501
+        '<Default Extension="xml" ContentType="application/xml"/>'  # noqa: E501
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'  # noqa: E501
+        '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'  # noqa: E501
+        "</Types>"
+    ),
+    "_rels/.rels": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'  # noqa: E501
+        "</Relationships>"
+    ),
+    "xl/workbook.xml": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+        '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+    ),
+    "xl/_rels/workbook.xml.rels": (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'  # noqa: E501
+        "</Relationships>"
+    ),
+}
+
+
+def _values_bytes(lines: pa.Array) -> bytes:
+    """The text of a string array's rows, back to back (they are contiguous in its buffer)."""
+    if len(lines) == 0:
+        return b""
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[
+        lines.offset : lines.offset + len(lines) + 1
+    ]
+    start, stop = int(offsets[0]), int(offsets[-1])
+    return lines.buffers()[2].slice(start, stop - start).to_pybytes()
+
+
+def _sheet_rows(table: pa.Table) -> Iterator[bytes]:
+    """The sheet's data rows as XML, a piece of rows at a time, joined by newlines."""
+    import pyarrow.compute as pc
+
+    for a in range(0, table.num_rows, XLSX_PIECE_ROWS):
+        piece = table.slice(a, XLSX_PIECE_ROWS)
+        parts: list[pa.Array | str] = ["<row>"]
+        for col in piece.columns:
+            text = col.combine_chunks().cast(pa.string()).fill_null("")
+            for old, new in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+                text = pc.replace_substring(text, old, new)
+            parts.extend([_CELL, text, _CELL_END])
+        parts.append("</row>\n")
+        data = _values_bytes(pc.binary_join_element_wise(*parts, ""))
+        yield (b"\n" if a else b"") + data[:-1]
+
+
+def _xlsx(table: pa.Table) -> bytes:
+    """A one-sheet workbook of inline strings; the sheet XML is built and deflated in pieces."""
+    head = "".join(f"{_CELL}{_xml_escape(np.array([c]))[0]}{_CELL_END}" for c in table.column_names)
+    sink = io.BytesIO()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in _XLSX_PARTS.items():
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, text.encode("utf-8"))
+        info = zipfile.ZipInfo("xl/worksheets/sheet1.xml", date_time=ZIP_DATE)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        # zlib's output does not depend on how its input is split into calls, so the bytes
+        # equal those of one ``writestr`` of the whole sheet
+        with z.open(info, "w") as out:
+            out.write(f"{_SHEET_HEAD}<row>{head}</row>\n".encode())
+            for rows in _sheet_rows(table):
+                out.write(rows)
+            out.write(_SHEET_TAIL.encode())
+    return sink.getvalue()
 
 
 def _zip(parts: dict[str, str | bytes]) -> bytes:
@@ -170,16 +203,47 @@ def _zip(parts: dict[str, str | bytes]) -> bytes:
     return sink.getvalue()
 
 
-def encode_text(data: bytes, encoding: str) -> bytes:
-    """Re-encode UTF-8 text bytes to the delivery's encoding."""
-    if encoding == "utf-8":
-        return data
-    text = data.decode("utf-8")
-    if encoding == "utf-8-sig":
-        return b"\xef\xbb\xbf" + data
+TEXT_PIECE_BYTES = 1 << 24  # re-encode text this many bytes (whole lines) at a time
+
+
+def _line_pieces(data: bytes, size: int = TEXT_PIECE_BYTES) -> Iterator[tuple[int, int]]:
+    """(start, stop) of pieces of ``data`` of about ``size`` bytes, each ending at a newline."""
+    start = 0
+    while start < len(data):
+        cut = data.find(b"\n", start + size)
+        stop = len(data) if cut < 0 else cut + 1
+        yield start, stop
+        start = stop
+
+
+def _to_gbk_family(data: bytes | memoryview, encoding: str) -> bytes:
+    text = bytes(data).decode("utf-8")
     if encoding == "gbk":
         text = text.replace("•", "．")  # not in GBK
     return text.encode(encoding)
+
+
+def encode_text(data: bytes, encoding: str) -> bytes:
+    """Re-encode UTF-8 text bytes to the delivery's encoding (a piece of lines at a time)."""
+    if encoding == "utf-8":
+        return data
+    if encoding == "utf-8-sig":
+        data.decode("utf-8")  # the bytes must be UTF-8 text
+        return b"\xef\xbb\xbf" + data
+    view = memoryview(data)
+    return b"".join(_to_gbk_family(view[a:b], encoding) for a, b in _line_pieces(data))
+
+
+def _rows_in_gbk(data: bytes, rows: np.ndarray) -> bytes:
+    """UTF-8 CSV text with the data rows ``rows`` (consecutive) re-encoded in GBK."""
+    nl = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    first, last = int(rows.min()) + 1, int(rows.max()) + 1  # line numbers; line 0 is the header
+    if first > len(nl):
+        return data
+    start = int(nl[first - 1]) + 1
+    stop = int(nl[last]) if last < len(nl) else len(data)
+    view = memoryview(data)
+    return b"".join([view[:start], _to_gbk_family(view[start:stop], "gbk"), view[stop:]])
 
 
 def serialize(
@@ -197,10 +261,9 @@ def serialize(
     if style.fmt in ("csv", "tsv"):
         data = _csv(table, "\t" if style.fmt == "tsv" else ",")
         if gbk_rows is not None and len(gbk_rows) and style.encoding.startswith("utf-8"):
-            lines = data.split(b"\n")
-            for r in gbk_rows:
-                lines[r + 1] = lines[r + 1].decode("utf-8").replace("•", "．").encode("gbk")
-            data = b"\n".join(lines)
+            # the rows a department pasted from another system: one consecutive block
+            assert np.array_equal(gbk_rows, np.arange(gbk_rows[0], gbk_rows[0] + len(gbk_rows)))
+            data = _rows_in_gbk(data, gbk_rows)
             if style.encoding == "utf-8-sig":
                 data = b"\xef\xbb\xbf" + data
         else:
