@@ -56,7 +56,7 @@ class Persons:
     household: np.ndarray  # -1 for non-residents
     head: np.ndarray  # person index of the household head (self for heads, non-residents)
     address: np.ndarray  # address index, -1 for non-residents
-    phone_ascii: np.ndarray  # S11
+    phone_ascii: np.ndarray  # S13 (mobiles 11, landlines up to 13)
     landline: np.ndarray  # bool: the phone is a landline
     status: np.ndarray  # STATUS_* (residence), NON_RESIDENT
     arrive_day: np.ndarray  # day index from which the person is in the district's records
@@ -78,8 +78,8 @@ class Persons:
         return ID_TYPES[self.id_type_code[idx]]
 
     def phones(self, idx: np.ndarray) -> np.ndarray:
-        """Phones of persons ``idx`` (``U11``)."""
-        return self.phone_ascii[idx].astype("U11")
+        """Phones of persons ``idx`` (``U13``)."""
+        return self.phone_ascii[idx].astype("U13")
 
     @property
     def is_resident(self) -> np.ndarray:
@@ -203,9 +203,12 @@ def build_persons(
     given2[~two] = 0
     minority = np.where(rng.random(n) < 0.01, rng.integers(0, len(t.minority), n), -1)
     name = np.strings.add(np.strings.add(t.surname[surname], t.given[given1]), t.given[given2])
+    # widen before assigning: minority names are longer than any generated Han name
+    name = name.astype(f"U{max(name.dtype.itemsize, t.minority.dtype.itemsize) // 4}")
     name[minority >= 0] = t.minority[minority[minority >= 0]]
     # phones: adults own one; children and half of the elderly share the head's phone
-    phone = _phones(rng, n)
+    # wide enough for a landline with a 4-digit area code (0755-12345678)
+    phone = _phones(rng, n).astype("S13")
     landline = np.zeros(n, dtype=bool)
     old = age > 65
     landline[old] = rng.random(int(old.sum())) < 0.1
