@@ -1,60 +1,102 @@
 """Spark job: link every person-bearing clean record to a person of the person library.
 
-extract   — clean partitions <= D of population, nucleic_acid, vaccination and
-            appeals (the latest version of each source record), and the key map
-            of the previous day's master.
-transform — records → person keys (exact valid ID through the keyed pseudonym;
-            a record without a usable ID becomes its own person, grade ``new``),
-            the crosswalk with grade, score and evidence, and golden records by
-            survivorship (most trusted population source, then most recent).
-load      — master/persons, master/person_crosswalk (pseudonyms only) and the
-            restricted master/person_pii, published per business date.
-
-The previous day's key map keeps ``person_key`` stable: a key once given to a
-pseudonym is reused on every later day and re-run.
+extract   — clean partitions <= D of population, nucleic_acid, vaccination and appeals
+            (the latest version of each source record); the previous day's key map
+            (``master/person_pii``) and crosswalk.
+transform — 1. fast path: records with a usable ID join their person through the keyed
+               pseudonym, no pairwise scoring, unless their name disagrees with the identity
+               that ID holds (a parent's ID used for a child, someone else's number);
+            2. residue (no usable ID, or such a conflict): blocking keys against the library
+               persons and the other residue records; rapidfuzz comparisons in an
+               Arrow-batched UDF; Fellegi–Sunter weights (u on random pairs, m by EM);
+               grades certain / possible / new; guards (a record links to one person, never
+               through a chain; ID persons never merge with each other);
+            3. stable keys from the previous day (merges and splits logged with a reason);
+            4. golden records by configurable survivorship, with each field's source.
+load      — done by zhongtai.match.persons (publish per business date).
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
-# feed -> (source system expression, source record id column)
+from zhongtai.match.config import MatchingConfig
+from zhongtai.match.weights import FSModel
+
+# feed -> (source system column, source record id column)
 PERSON_FEEDS: dict[str, tuple[str | None, str]] = {
     "population": ("source_system", "source_record_id"),
     "nucleic_acid": ("source_platform", "sample_id"),
     "vaccination": ("source_system", "record_id"),
     "appeals": (None, "appeal_id"),
 }
-# survivorship: lower is more trusted
-SOURCE_TRUST = {"hukou": 1, "census": 2, "grid": 3, "self_report": 4}
+APPEALS_SOURCE = "health_code_service"
 
 # the columns of the clean zone the job reads (docs/ZONES.md), with their Spark types
 RECORD_COLUMNS: dict[str, str] = {
-    "id_type": "string", "id_pseudonym": "string", "id_masked": "string",
-    "name_masked": "string", "phone_pseudonym": "string", "phone_masked": "string",
-    "gender_from_id": "string", "gender": "string", "birth_date_from_id": "date",
-    "birth_date": "date", "residence_status": "string", "record_status": "string",
-    "community_code": "string", "address_community_code": "string", "grid_id": "string",
-    "address_id": "string", "updated_at": "timestamp", "pseudonym_key_version": "string",
-    "id_number_norm": "string", "name_norm": "string", "name_pinyin": "string",
-    "phone_norm": "string", "business_date": "date", "_ingested_at": "timestamp",
-    "_line_number": "bigint", "_delivery_id": "string",
+    "id_type": "string",
+    "id_number": "string",
+    "id_valid": "boolean",
+    "id_status": "string",
+    "id_pseudonym": "string",
+    "id_masked": "string",
+    "name_masked": "string",
+    "phone_pseudonym": "string",
+    "phone_masked": "string",
+    "gender_from_id": "string",
+    "gender": "string",
+    "birth_date_from_id": "date",
+    "birth_date": "date",
+    "residence_status": "string",
+    "record_status": "string",
+    "community_code": "string",
+    "address_community_code": "string",
+    "grid_id": "string",
+    "address_id": "string",
+    "updated_at": "timestamp",
+    "pseudonym_key_version": "string",
+    "id_number_norm": "string",
+    "name_norm": "string",
+    "name_pinyin": "string",
+    "phone_norm": "string",
+    "business_date": "date",
+    "_ingested_at": "timestamp",
+    "_line_number": "bigint",
+    "_delivery_id": "string",
 }
+# the comparison inputs of both sides of a candidate pair (see zhongtai.match.compare)
+CMP_COLUMNS = (
+    "name_norm",
+    "name_pinyin",
+    "id_digits",
+    "birth_date",
+    "gender",
+    "phone_norm",
+    "address_id",
+    "community_code",
+)
+FIELDS = ("name", "id_number", "birth_date", "gender", "phone", "address")
+MULTI_SEP = "|"
 
 
 @dataclass(frozen=True)
 class MatchOutputs:
-    """The three tables the job publishes."""
+    """The tables the job publishes, and the model it used."""
 
     persons: DataFrame
     crosswalk: DataFrame
     person_pii: DataFrame
+    key_log: DataFrame
+    model: FSModel
 
 
+# ---------------------------------------------------------------- extract
 def _col_or_null(df: DataFrame, name: str) -> Column:
     return F.col(name) if name in df.columns else F.lit(None)
 
@@ -67,7 +109,7 @@ def extract_records(spark: SparkSession, paths: dict[str, list[str]]) -> DataFra
             continue
         df = spark.read.parquet(*files)
         src_col, rec_col = PERSON_FEEDS[feed]
-        source = F.col(src_col) if src_col else F.lit("health_code_service")
+        source = F.col(src_col) if src_col else F.lit(APPEALS_SOURCE)
         frames.append(
             df.select(
                 F.lit(feed).alias("feed"),
@@ -84,144 +126,810 @@ def extract_records(spark: SparkSession, paths: dict[str, list[str]]) -> DataFra
     return out
 
 
+# ---------------------------------------------------------------- 0. prepare
 def transform_latest_version(records: DataFrame) -> DataFrame:
     """Keep the latest version of each source record (a correction supersedes the original)."""
     w = Window.partitionBy("feed", "source_system", "source_record_id").orderBy(
-        F.col("business_date").desc(), F.col("_ingested_at").desc_nulls_last(),
+        F.col("business_date").desc(),
+        F.col("_ingested_at").desc_nulls_last(),
         F.col("_line_number").desc_nulls_last(),
     )
     return records.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn")
 
 
-def transform_assign_keys(records: DataFrame, previous_keys: DataFrame | None) -> DataFrame:
-    """Give each record a person_key, a grade, a score and the evidence of its link."""
-    derived = F.concat(
-        F.lit("P"), F.substring(F.sha2(F.concat(F.lit("person|"), F.col("id_pseudonym")), 256), 1, 16)
-    )
-    singleton = F.concat(
-        F.lit("R"),
-        F.substring(
-            F.sha2(F.concat_ws("|", F.lit("record"), "feed", "source_system", "source_record_id"), 256),
-            1, 16,
-        ),
-    )
-    df = records
-    if previous_keys is not None:
-        df = df.join(
-            previous_keys.select("id_pseudonym", F.col("person_key").alias("_prev_key")),
-            on="id_pseudonym", how="left",
-        )
-    else:
-        df = df.withColumn("_prev_key", F.lit(None).cast("string"))
-    has_id = F.col("id_pseudonym").isNotNull()
+def transform_prepare(records: DataFrame) -> DataFrame:
+    """Record reference, usable-ID flag and the digits of a damaged resident ID."""
+    digits = F.regexp_replace(F.upper(F.coalesce("id_number", F.lit(""))), "[^0-9X]", "")
+    resident = F.coalesce(F.col("id_type"), F.lit("resident_id")) == "resident_id"
     return (
-        df.withColumn(
-            "person_key", F.when(has_id, F.coalesce("_prev_key", derived)).otherwise(singleton)
-        )
-        .withColumn("grade", F.when(has_id, F.lit("certain")).otherwise(F.lit("new")))
-        .withColumn("score", F.when(has_id, F.lit(1.0)).otherwise(F.lit(0.0)))
+        records.withColumn("rec_ref", F.concat_ws(":", "feed", "source_system", "source_record_id"))
         .withColumn(
-            "evidence",
-            F.when(
-                has_id,
-                F.to_json(F.struct(
-                    F.lit("exact_valid_id").alias("rule"),
-                    F.struct(F.lit(1.0).alias("id_pseudonym")).alias("similarities"),
-                )),
-            ).otherwise(F.to_json(F.struct(F.lit("no_usable_id").alias("rule")))),
+            "has_id", F.col("id_pseudonym").isNotNull() & F.coalesce("id_valid", F.lit(True))
         )
-        .drop("_prev_key")
+        .withColumn(
+            "raw_digits",
+            F.when(resident & (F.length(digits) == 18) & digits.rlike("^[0-9]{17}[0-9X]$"), digits),
+        )
+        .withColumn("community_any", F.coalesce("address_community_code", "community_code"))
     )
 
 
+# ---------------------------------------------------------------- 1. fast path
+def transform_id_owners(records: DataFrame, max_pinyin_edits: int) -> DataFrame:
+    """Mark each usable-ID record consistent or in conflict with the identity its ID holds.
+
+    The identity of an ID is the name most often seen with it, population records first.
+    A record whose pinyin name is more than ``max_pinyin_edits`` edits from it (and whose
+    hanzi differ) is a conflict: the ID is someone else's (a parent's, a stranger's).
+    """
+    name_key = F.coalesce("name_pinyin", "name_norm")
+    ided = records.where("has_id")
+    votes = (
+        ided.where(name_key.isNotNull())
+        .groupBy("id_pseudonym", name_key.alias("_nk"))
+        .agg(
+            F.sum(F.when(F.col("feed") == "population", 1).otherwise(0)).alias("_pop"),
+            F.count("*").alias("_n"),
+            F.min("rec_ref").alias("_first"),
+            F.first("name_norm", ignorenulls=True).alias("_owner_name"),
+        )
+    )
+    w = Window.partitionBy("id_pseudonym").orderBy(
+        F.col("_pop").desc(), F.col("_n").desc(), F.col("_first").asc()
+    )
+    owners = (
+        votes.withColumn("_rn", F.row_number().over(w))
+        .where("_rn = 1")
+        .select("id_pseudonym", F.col("_nk").alias("_owner_key"), "_owner_name")
+    )
+    joined = records.join(owners, "id_pseudonym", "left")
+    consistent = (
+        name_key.isNull()
+        | F.col("_owner_key").isNull()
+        | (name_key == F.col("_owner_key"))
+        | (F.col("name_norm") == F.col("_owner_name"))
+        | (F.levenshtein(name_key, F.col("_owner_key")) <= max_pinyin_edits)
+    )
+    return (
+        joined.withColumn("id_conflict", F.col("has_id") & ~consistent)
+        .withColumn("fast", F.col("has_id") & consistent)
+        .drop("_owner_key", "_owner_name")
+    )
+
+
+def _joined_set(c: str) -> Column:
+    return F.concat_ws(MULTI_SEP, F.array_sort(F.collect_set(c)))
+
+
+def transform_library(records: DataFrame) -> DataFrame:
+    """Library persons: one per usable ID, with the comparison fields of its own records."""
+    fast = records.where("fast")
+    w = Window.partitionBy("id_pseudonym").orderBy(
+        (F.col("feed") == "population").desc(), F.col("name_norm").isNull(), F.col("rec_ref")
+    )
+    head = (
+        fast.withColumn("_rn", F.row_number().over(w))
+        .where("_rn = 1")
+        .select(
+            "id_pseudonym",
+            "name_norm",
+            "name_pinyin",
+            F.coalesce("birth_date_from_id", "birth_date").alias("birth_date"),
+            F.coalesce("gender_from_id", "gender").alias("gender"),
+            F.when(
+                F.coalesce("id_type", F.lit("resident_id")) == "resident_id",
+                F.col("id_number_norm"),
+            ).alias("id_digits"),
+        )
+    )
+    sets = fast.groupBy("id_pseudonym").agg(
+        _joined_set("phone_norm").alias("phone_norm"),
+        _joined_set("address_id").alias("address_id"),
+        _joined_set("community_any").alias("community_code"),
+    )
+    return head.join(sets, "id_pseudonym").withColumn(
+        "cand_ref", F.concat(F.lit("I:"), "id_pseudonym")
+    )
+
+
+# ---------------------------------------------------------------- 2. residue
+def transform_residue(records: DataFrame, library: DataFrame) -> DataFrame:
+    """Records to score: no usable ID, or an ID in conflict with its holder's identity.
+
+    A conflicting record's ID, and the birth date and gender read from it, are not its own:
+    they are left out of its comparisons. Its ID still says something: the holder's address
+    and phones are those of the household (a parent's ID used for a child), used for
+    blocking and compared as the record's address.
+    """
+    res = records.where(~F.col("fast"))
+    holder = library.select(
+        F.col("id_pseudonym").alias("_hid"),
+        F.col("address_id").alias("_h_addr"),
+        F.col("phone_norm").alias("_h_phone"),
+        F.col("community_code").alias("_h_comm"),
+    )
+    res = res.join(holder, F.col("id_conflict") & (F.col("id_pseudonym") == F.col("_hid")), "left")
+    own_id_digits = F.coalesce(
+        F.when(
+            F.coalesce("id_type", F.lit("resident_id")) == "resident_id", F.col("id_number_norm")
+        ),
+        F.col("raw_digits"),
+    )
+    raw_birth = F.try_to_date(F.substring("raw_digits", 7, 8), "yyyyMMdd")
+    raw_gender = F.when(
+        F.col("raw_digits").isNotNull(),
+        F.when(F.substring("raw_digits", 17, 1).cast("int") % 2 == 1, "male").otherwise("female"),
+    )
+    conflict = F.col("id_conflict")
+    return res.select(
+        "rec_ref",
+        "name_norm",
+        "name_pinyin",
+        "id_conflict",
+        F.when(~conflict, own_id_digits).alias("id_digits"),
+        F.when(conflict, F.col("birth_date"))
+        .otherwise(F.coalesce("birth_date", "birth_date_from_id", raw_birth))
+        .alias("birth_date"),
+        F.when(conflict, F.col("gender"))
+        .otherwise(F.coalesce("gender", "gender_from_id", raw_gender))
+        .alias("gender"),
+        F.concat_ws(MULTI_SEP, "phone_norm", "_h_phone").alias("phone_norm"),
+        F.concat_ws(MULTI_SEP, "address_id", "_h_addr").alias("address_id"),
+        F.concat_ws(MULTI_SEP, "community_any", "_h_comm").alias("community_code"),
+    ).withColumn("cand_ref", F.concat(F.lit("R:"), "rec_ref"))
+
+
+def _multi(c: str) -> Column:
+    return F.filter(F.split(F.coalesce(F.col(c), F.lit("")), r"\|"), lambda x: x != "")
+
+
+def _surname() -> Column:
+    return F.when(F.col("name_norm").rlike("^[\u3400-\u9fff]"), F.substring("name_norm", 1, 1))
+
+
+def _key_maker(tag: Column, other: Column) -> Any:
+    def make(x: Column) -> Column:
+        return F.concat(tag, x, F.lit("|"), other)
+
+    return make
+
+
+def blocking_keys(df: DataFrame, rules: tuple[tuple[str, ...], ...], side: str) -> DataFrame:
+    """(cand_ref, key) rows: one per blocking rule value of each record or person.
+
+    ``side`` is ``record`` (residue: ID neighbours of a damaged number) or ``person``
+    (library: the exact number).
+    """
+    from zhongtai.match.blocking import excel_prefix, id_neighbours
+
+    neighbours = F.udf(id_neighbours, T.ArrayType(T.StringType()))
+    prefix = F.udf(excel_prefix, T.StringType())
+    keys: list[Column] = []
+    py, birth = F.col("name_pinyin"), F.col("birth_date").cast("string")
+    for rule in rules:
+        name = "+".join(rule)
+        tag = F.lit(name + "=")
+        if rule == ("id_near",):
+            if side == "record":
+                ids = F.array_union(neighbours("id_digits"), F.array(F.col("id_digits")))
+                ex = prefix("id_digits")
+                keys.append(F.transform(ids, lambda x: F.concat(F.lit("id="), x)))
+                keys.append(F.when(ex.isNotNull(), F.array(F.concat(F.lit("id15="), ex))))
+            else:
+                keys.append(
+                    F.when(
+                        F.col("id_digits").isNotNull(),
+                        F.array(
+                            F.concat(F.lit("id="), "id_digits"),
+                            F.concat(F.lit("id15="), F.substring("id_digits", 1, 15)),
+                        ),
+                    )
+                )
+        elif rule == ("name_pinyin", "birth_date"):
+            keys.append(
+                F.when(
+                    py.isNotNull() & birth.isNotNull(),
+                    F.array(F.concat(tag, py, F.lit("|"), birth)),
+                )
+            )
+        elif rule in (
+            ("phone", "surname"),
+            ("phone", "name_pinyin"),
+            ("household_phone", "name_pinyin"),
+        ):
+            other = _surname() if rule[1] == "surname" else py
+            t = F.lit("phone+" + rule[1] + "=")
+            keys.append(
+                F.when(other.isNotNull(), F.transform(_multi("phone_norm"), _key_maker(t, other)))
+            )
+        elif rule in (("address_id", "name_pinyin"), ("household_address_id", "name_pinyin")):
+            t = F.lit("address+name_pinyin=")
+            keys.append(
+                F.when(py.isNotNull(), F.transform(_multi("address_id"), _key_maker(t, py)))
+            )
+    arr = F.array_distinct(
+        F.flatten(F.array(*[F.coalesce(k, F.array().cast("array<string>")) for k in keys]))
+    )
+    return df.select("cand_ref", F.explode(arr).alias("bkey"))
+
+
+def transform_candidates(residue: DataFrame, library: DataFrame, cfg: MatchingConfig) -> DataFrame:
+    """Candidate pairs (l = residue record, r = library person or another residue record)."""
+    rkeys = blocking_keys(residue, cfg.blocking_rules, "record").distinct().localCheckpoint()
+    wanted = rkeys.select("bkey").distinct()
+    pkeys = blocking_keys(library, cfg.blocking_rules, "person").join(wanted, "bkey", "left_semi")
+    sizes = pkeys.groupBy("bkey").count().where(F.col("count") <= cfg.max_block_size)
+    pkeys = pkeys.join(sizes.select("bkey"), "bkey", "left_semi")
+    to_person = (
+        rkeys.alias("a")
+        .join(pkeys.alias("b"), "bkey")
+        .select(F.col("a.cand_ref").alias("l_ref"), F.col("b.cand_ref").alias("r_ref"))
+    )
+    rsizes = rkeys.groupBy("bkey").count().where(F.col("count") <= cfg.max_block_size)
+    rk = rkeys.join(rsizes.select("bkey"), "bkey", "left_semi")
+    to_record = (
+        rk.alias("a")
+        .join(rk.alias("b"), "bkey")
+        .where(F.col("a.cand_ref") < F.col("b.cand_ref"))
+        .select(F.col("a.cand_ref").alias("l_ref"), F.col("b.cand_ref").alias("r_ref"))
+    )
+    pairs = to_person.unionByName(to_record).distinct()
+    sides = library.select("cand_ref", *CMP_COLUMNS).unionByName(
+        residue.select("cand_ref", *CMP_COLUMNS)
+    )
+    left = residue.select(
+        F.col("cand_ref").alias("l_ref"), *[F.col(c).alias(f"l_{c}") for c in CMP_COLUMNS]
+    )
+    right = sides.select(
+        F.col("cand_ref").alias("r_ref"), *[F.col(c).alias(f"r_{c}") for c in CMP_COLUMNS]
+    )
+    return pairs.join(left, "l_ref").join(right, "r_ref")
+
+
+COMPARED_SCHEMA = T.StructType(
+    [T.StructField("l_ref", T.StringType()), T.StructField("r_ref", T.StringType())]
+    + [
+        f
+        for name in FIELDS
+        for f in (
+            T.StructField(f"{name}_level", T.IntegerType()),
+            T.StructField(f"{name}_sim", T.DoubleType()),
+        )
+    ]
+)
+
+
+def transform_compare(pairs: DataFrame) -> DataFrame:
+    """Field comparisons of every candidate pair (rapidfuzz in an Arrow-batched UDF)."""
+    cols = ["l_ref", "r_ref"] + [f"{s}_{c}" for s in ("l", "r") for c in CMP_COLUMNS]
+    typed = pairs.select(*[F.col(c).cast("string") for c in cols])
+    from zhongtai.match.compare import compare_arrow_batches
+
+    return typed.mapInArrow(compare_arrow_batches, COMPARED_SCHEMA)
+
+
+def level_patterns(compared: DataFrame) -> list[tuple[tuple[int, ...], int]]:
+    """Distinct level vectors with their counts (the sufficient statistics of EM)."""
+    rows = compared.groupBy(*[f"{f}_level" for f in FIELDS]).count().collect()
+    return [(tuple(int(r[f"{f}_level"]) for f in FIELDS), int(r["count"])) for r in rows]
+
+
+def random_pair_patterns(
+    library: DataFrame, n: int = 20000, seed: int = 7
+) -> list[tuple[tuple[int, ...], int]]:
+    """Level vectors of random library pairs (to estimate u; almost all are non-matches)."""
+    from collections import Counter
+
+    from zhongtai.match.compare import compare_columns
+
+    total = library.count()
+    if total < 20:
+        return []
+    frac = min(1.0, 2.0 * n / total)
+    rows = library.sample(fraction=frac, seed=seed).select(*CMP_COLUMNS).limit(2 * n).collect()
+    half = len(rows) // 2
+    cols: dict[str, list[Any]] = {}
+    for c in CMP_COLUMNS:
+        cols[f"l_{c}"] = [None if r[c] is None else str(r[c]) for r in rows[:half]]
+        cols[f"r_{c}"] = [None if r[c] is None else str(r[c]) for r in rows[half : 2 * half]]
+    out = compare_columns(cols)
+    return list(Counter(zip(*[out[f"{f}_level"] for f in FIELDS], strict=True)).items())
+
+
+def train_model(compared: DataFrame, library: DataFrame, cfg: MatchingConfig) -> FSModel:
+    """u from random library pairs, m and the prior by EM on the candidate pairs."""
+    from zhongtai.match.weights import estimate_u, train_em
+
+    model = FSModel.from_config(cfg)
+    rnd = random_pair_patterns(library)
+    if rnd:
+        learned_u = estimate_u(model, rnd, cfg.em_floor)
+        model.u = {f: learned_u[f] if f in cfg.u_from_random else model.u[f] for f in model.u}
+        model.trained["random_pairs"] = sum(n for _, n in rnd)
+    patterns = level_patterns(compared)
+    pairs = sum(n for _, n in patterns)
+    if cfg.em_enabled and pairs >= cfg.em_min_pairs:
+        trained = train_em(
+            model,
+            patterns,
+            max_iterations=cfg.em_max_iterations,
+            tolerance=cfg.em_tolerance,
+            floor=cfg.em_floor,
+            learn=cfg.em_learn,
+            learn_prior=cfg.em_learn_prior,
+        )
+        trained.trained["random_pairs"] = model.trained.get("random_pairs", 0)
+        return trained
+    model.trained["pairs"] = pairs
+    model.trained["em"] = "skipped: too few candidate pairs" if cfg.em_enabled else "disabled"
+    return model
+
+
+def transform_score(compared: DataFrame, model: FSModel, cfg: MatchingConfig) -> DataFrame:
+    """Total weight (bits), match probability and per-field evidence (JSON) of every pair."""
+    from zhongtai.match.weights import score_arrow_batches
+
+    schema = T.StructType(
+        list(compared.schema.fields)
+        + [
+            T.StructField("bits", T.DoubleType()),
+            T.StructField("probability", T.DoubleType()),
+            T.StructField("fields_json", T.StringType()),
+        ]
+    )
+    level_names = {f: spec.levels for f, spec in cfg.fields.items()}
+    return compared.mapInArrow(score_arrow_batches(model, level_names), schema)
+
+
+def _evidence(rule: str, model: FSModel, extra: dict[str, Column]) -> Column:
+    """Evidence JSON: the per-field object scored in Python merged with the decision's scalars."""
+    head = F.to_json(
+        F.struct(
+            F.lit(rule).alias("rule"),
+            F.lit(model.version).alias("model_version"),
+            F.lit(round(model.prior_bits(), 4)).alias("prior_bits"),
+            *[c.alias(k) for k, c in extra.items()],
+        )
+    )
+    return F.concat(
+        F.lit('{"fields":'), F.col("fields_json"), F.lit(","), F.substring(head, 2, 1 << 20)
+    )
+
+
+def transform_decide(
+    scored: DataFrame, residue: DataFrame, cfg: MatchingConfig, model: FSModel
+) -> DataFrame:
+    """One decision per residue record: (rec_ref, cid, grade, score, evidence).
+
+    Guards: a record links to its best library person only if that person beats the
+    runner-up by ``min_margin_bits`` (else the link is only possible); residue records
+    that link to no person form new persons with the records they match ``certain``
+    directly (a star around the smallest reference, so no chain of weak links merges
+    strangers).
+    """
+    # a record never links to a person whose name disagrees with its own: households share
+    # phones and addresses, so those alone must not carry a link
+    name_ok = F.col("name_level") != len(cfg.fields["name"].levels) - 1
+    to_person = scored.where(F.col("r_ref").startswith("I:") & (name_ok | ~F.lit(cfg.require_name)))
+    w = Window.partitionBy("l_ref").orderBy(F.col("bits").desc(), F.col("r_ref"))
+    ranked = to_person.withColumn("_rank", F.row_number().over(w))
+    best = ranked.where("_rank = 1")
+    second = ranked.where("_rank = 2").select("l_ref", F.col("bits").alias("_second"))
+    best = best.join(second, "l_ref", "left").withColumn("margin", F.col("bits") - F.col("_second"))
+    grade = F.when(
+        (F.col("probability") >= cfg.certain)
+        & (F.col("margin").isNull() | (F.col("margin") >= cfg.min_margin_bits)),
+        "certain",
+    ).when(F.col("probability") >= cfg.possible, "possible")
+    best = best.withColumn("grade", grade).where(F.col("grade").isNotNull())
+    evidence = _evidence(
+        "scored",
+        model,
+        {
+            "total_bits": F.col("bits"),
+            "probability": F.col("probability"),
+            "margin_bits": F.round("margin", 4),
+            "candidate": F.col("r_ref"),
+        },
+    )
+    linked = best.select(
+        F.col("l_ref").alias("cand_ref"),
+        F.col("r_ref").alias("cid"),
+        "grade",
+        F.col("probability").alias("score"),
+        evidence.alias("evidence"),
+    )
+    # residue records without a person: new persons, star-clustered among themselves
+    unlinked = residue.select("cand_ref").join(linked.select("cand_ref"), "cand_ref", "left_anti")
+    rr = scored.where(F.col("r_ref").startswith("R:") & (F.col("probability") >= cfg.certain))
+    rr = rr.join(unlinked.withColumnRenamed("cand_ref", "l_ref"), "l_ref", "left_semi").join(
+        unlinked.withColumnRenamed("cand_ref", "r_ref"), "r_ref", "left_semi"
+    )
+    edges = rr.select("l_ref", "r_ref", "bits", "probability", "fields_json").unionByName(
+        rr.select(
+            F.col("r_ref").alias("l_ref"),
+            F.col("l_ref").alias("r_ref"),
+            "bits",
+            "probability",
+            "fields_json",
+        )
+    )
+    centre = (
+        edges.groupBy("l_ref")
+        .agg(F.min("r_ref").alias("_min"))
+        .select(
+            F.col("l_ref").alias("cand_ref"),
+            F.when(F.col("_min") < F.col("l_ref"), F.col("_min"))
+            .otherwise(F.col("l_ref"))
+            .alias("_c"),
+        )
+    )
+    # a record whose centre is itself pointed elsewhere keeps to its own star
+    c2 = centre.alias("x").join(centre.alias("y"), F.col("x._c") == F.col("y.cand_ref"), "left")
+    centre = c2.select(
+        F.col("x.cand_ref").alias("cand_ref"),
+        F.when(F.col("y._c").isNull() | (F.col("y._c") == F.col("x._c")), F.col("x._c"))
+        .otherwise(F.col("x.cand_ref"))
+        .alias("_c"),
+    )
+    ev_new = (
+        edges.join(centre.withColumnRenamed("cand_ref", "l_ref"), "l_ref")
+        .where(F.col("r_ref") == F.col("_c"))
+        .select(
+            F.col("l_ref").alias("cand_ref"),
+            F.col("probability").alias("_p"),
+            _evidence(
+                "new_person_with_residue",
+                model,
+                {
+                    "total_bits": F.col("bits"),
+                    "probability": F.col("probability"),
+                    "candidate": F.col("r_ref"),
+                },
+            ).alias("_ev"),
+        )
+    )
+    new = (
+        unlinked.join(centre, "cand_ref", "left")
+        .join(ev_new, "cand_ref", "left")
+        .select(
+            "cand_ref",
+            F.coalesce("_c", "cand_ref").alias("cid"),
+            F.lit("new").alias("grade"),
+            F.coalesce("_p", F.lit(0.0)).alias("score"),
+            F.coalesce(
+                "_ev",
+                F.to_json(
+                    F.struct(
+                        F.lit("no_candidate_above_threshold").alias("rule"),
+                        F.lit(model.version).alias("model_version"),
+                    )
+                ),
+            ).alias("evidence"),
+        )
+    )
+    return (
+        linked.unionByName(new)
+        .withColumn("rec_ref", F.expr("substring(cand_ref, 3)"))
+        .drop("cand_ref")
+    )
+
+
+# ---------------------------------------------------------------- 3. stable keys
+def _derived_key(cid: Column) -> Column:
+    """A deterministic key for a cluster never seen before (``P``: from an ID, ``R``: a record)."""
+    return F.when(
+        cid.startswith("I:"),
+        F.concat(
+            F.lit("P"),
+            F.substring(
+                F.sha2(F.concat(F.lit("person|"), F.expr("substring(cid, 3)")), 256), 1, 16
+            ),
+        ),
+    ).otherwise(
+        F.concat(
+            F.lit("R"),
+            F.substring(
+                F.sha2(F.concat(F.lit("record|"), F.expr("substring(cid, 3)")), 256), 1, 16
+            ),
+        )
+    )
+
+
+def transform_stable_keys(
+    assigned: DataFrame,
+    previous_pii: DataFrame | None,
+    previous_xw: DataFrame | None,
+    business_date: Any,
+) -> tuple[DataFrame, DataFrame]:
+    """person_key per cluster, reusing yesterday's keys; the merge/split log.
+
+    A cluster claims the keys that yesterday's key map gave its ID and that yesterday's
+    crosswalk gave its records. It keeps the claim of its ID first, else its most common
+    claim. When two clusters claim the same key, the one holding it by ID (else the larger
+    share) keeps it and the other gets a new key (a split); a cluster that gathered the
+    records of several keys keeps one and the others are retired into it (a merge).
+    """
+    spark = assigned.sparkSession
+    empty = spark.createDataFrame([], "cid string, prev_key string, by_id int, n long")
+    claims = empty
+    if previous_pii is not None and "id_pseudonym" in previous_pii.columns:
+        claims = claims.unionByName(
+            previous_pii.where(F.col("id_pseudonym").isNotNull())
+            .select(
+                F.concat(F.lit("I:"), "id_pseudonym").alias("cid"),
+                F.col("person_key").alias("prev_key"),
+                F.lit(1).alias("by_id"),
+                F.lit(0).cast("long").alias("n"),
+            )
+            .join(assigned.select("cid").distinct(), "cid", "left_semi")
+        )
+    if previous_xw is not None:
+        px = previous_xw.select(
+            F.concat_ws(":", "feed", "source_system", "source_record_id").alias("rec_ref"),
+            F.col("person_key").alias("prev_key"),
+        )
+        claims = claims.unionByName(
+            assigned.join(px, "rec_ref")
+            .groupBy("cid", "prev_key")
+            .agg(F.count("*").alias("n"))
+            .select("cid", "prev_key", F.lit(0).alias("by_id"), "n")
+        )
+    claims = claims.groupBy("cid", "prev_key").agg(
+        F.max("by_id").alias("by_id"), F.sum("n").alias("n")
+    )
+    wc = Window.partitionBy("cid").orderBy(
+        F.col("by_id").desc(), F.col("n").desc(), F.col("prev_key")
+    )
+    choice = claims.withColumn("_r", F.row_number().over(wc)).where("_r = 1")
+    wk = Window.partitionBy("prev_key").orderBy(
+        F.col("by_id").desc(), F.col("n").desc(), F.col("cid")
+    )
+    choice = choice.withColumn("_k", F.row_number().over(wk))
+    kept = choice.where("_k = 1").select("cid", F.col("prev_key").alias("_kept"))
+    clusters = assigned.groupBy("cid").agg(F.count("*").alias("records"))
+    keyed = clusters.join(kept, "cid", "left").withColumn(
+        "person_key", F.coalesce("_kept", _derived_key(F.col("cid")))
+    )
+    bd = F.lit(business_date).cast("date")
+    splits = (
+        choice.where("_k > 1")
+        .join(keyed.select("cid", "person_key"), "cid")
+        .select(
+            bd.alias("business_date"),
+            F.lit("split").alias("event"),
+            F.col("prev_key").alias("from_key"),
+            F.col("person_key").alias("to_key"),
+            F.lit(
+                "records of the key now form another person (the key stays with the larger "
+                "share or the ID holder)"
+            ).alias("reason"),
+            F.col("n").alias("records"),
+        )
+    )
+    merges = (
+        claims.join(keyed.select("cid", "person_key"), "cid")
+        .where(F.col("prev_key") != F.col("person_key"))
+        .join(choice.where("_k > 1").select("cid", "prev_key"), ["cid", "prev_key"], "left_anti")
+        .select(
+            bd.alias("business_date"),
+            F.lit("merge").alias("event"),
+            F.col("prev_key").alias("from_key"),
+            F.col("person_key").alias("to_key"),
+            F.when(F.col("by_id") == 1, F.lit("the ID of the retired key now links to this person"))
+            .otherwise(F.lit("records of the retired key now link to this person"))
+            .alias("reason"),
+            F.col("n").alias("records"),
+        )
+    )
+    new = keyed.where(F.col("_kept").isNull()).select(
+        bd.alias("business_date"),
+        F.lit("new").alias("event"),
+        F.lit(None).cast("string").alias("from_key"),
+        F.col("person_key").alias("to_key"),
+        F.lit("no earlier key for these records").alias("reason"),
+        F.col("records"),
+    )
+    log = splits.unionByName(merges).unionByName(new)
+    return assigned.join(keyed.select("cid", "person_key"), "cid"), log
+
+
+# ---------------------------------------------------------------- 4. outputs
 def transform_crosswalk(linked: DataFrame) -> DataFrame:
     """The crosswalk: every source record with its person and the grade of the link."""
     return linked.select(
-        "feed", "source_system", "source_record_id", "person_key", "grade",
-        F.col("score").cast("double"), "evidence", "business_date",
+        "feed",
+        "source_system",
+        "source_record_id",
+        "person_key",
+        "grade",
+        F.col("score").cast("double"),
+        "evidence",
+        "business_date",
     )
 
 
-def transform_golden(linked: DataFrame) -> DataFrame:
-    """Golden records: population fields from the most trusted, most recent record."""
-    trust = F.coalesce(
-        F.element_at(F.create_map(*[x for k, v in SOURCE_TRUST.items() for x in (F.lit(k), F.lit(v))]),
-                     F.col("source_system")),
-        F.lit(9),
+def _trust_expr(trust: dict[str, int]) -> Column:
+    full = F.concat_ws(":", "feed", "source_system")
+    expr: Column = F.lit(99)
+    for k, v in sorted(trust.items(), key=lambda kv: -len(kv[0])):
+        cond = (full == k) if ":" in k else (F.col("feed") == k)
+        expr = F.when(cond, F.lit(v)).otherwise(expr)
+    return expr
+
+
+def _order(rule: tuple[str, ...], value: Column) -> list[Column]:
+    cols: list[Column] = [value.isNull().asc()]  # a record with the value before one without
+    for r in rule:
+        if r == "trust":
+            cols.append(F.col("_trust").asc())
+        elif r == "recent":
+            cols += [
+                F.col("updated_at").desc_nulls_last(),
+                F.col("business_date").desc(),
+                F.col("_ingested_at").desc_nulls_last(),
+            ]
+        elif r == "complete":
+            cols.append(F.col("_complete").desc())
+    return cols + [F.col("rec_ref").asc()]
+
+
+def transform_golden(linked: DataFrame, cfg: MatchingConfig) -> DataFrame:
+    """Golden records by survivorship: per field group, the configured order picks the record."""
+    df = linked.withColumn("_trust", _trust_expr(cfg.source_trust)).withColumn(
+        "_complete",
+        sum(
+            (
+                F.col(c).isNotNull().cast("int")
+                for c in ("name_norm", "phone_norm", "address_id", "birth_date", "gender")
+            ),
+            F.lit(0),
+        ),
     )
-    ranked = linked.withColumn(
-        "_trust", F.when(F.col("feed") == "population", trust).otherwise(F.lit(99))
-    )
-    w = Window.partitionBy("person_key").orderBy(
-        F.col("_trust").asc(), F.col("updated_at").desc_nulls_last(),
-        F.col("business_date").desc(), F.col("_ingested_at").desc_nulls_last(),
-    )
-    best = ranked.withColumn("_rn", F.row_number().over(w)).where("_rn = 1")
+    groups = {
+        "name": (F.col("name_masked"), ("name_masked",)),
+        "phone": (F.col("phone_pseudonym"), ("phone_pseudonym", "phone_masked")),
+        "id": (
+            F.when(~F.col("id_conflict"), F.col("id_pseudonym")),
+            ("id_type", "id_pseudonym", "id_masked", "gender_from_id", "birth_date_from_id"),
+        ),
+        "residence": (
+            F.when(F.col("feed") == "population", F.col("rec_ref")),
+            ("residence_status", "record_status", "community_any", "grid_id", "address_id"),
+        ),
+        "demographics": (
+            F.when(F.col("gender").isNotNull() | F.col("birth_date").isNotNull(), F.col("rec_ref")),
+            ("gender", "birth_date"),
+        ),
+    }
+    defaults = {
+        "name": ("trust", "complete", "recent"),
+        "phone": ("recent", "trust", "complete"),
+        "id": ("trust", "recent"),
+        "residence": ("trust", "recent"),
+        "demographics": ("trust", "recent"),
+    }
+    out = linked.select("person_key").distinct()
+    for g, (value, cols) in groups.items():
+        order = _order(cfg.survivorship.get(g, defaults[g]), value)
+        w = Window.partitionBy("person_key").orderBy(*order)
+        pick = (
+            df.withColumn("_rn", F.row_number().over(w))
+            .where("_rn = 1")
+            .select(
+                "person_key",
+                F.when(value.isNotNull(), F.col("rec_ref")).alias(f"_src_{g}"),
+                *[F.when(value.isNotNull(), F.col(c)).alias(f"{g}__{c}") for c in cols],
+            )
+        )
+        out = out.join(pick, "person_key")
     agg = linked.groupBy("person_key").agg(
         F.max(F.when(F.col("feed") == "population", 1).otherwise(0)).alias("_has_pop"),
-        F.concat_ws(";", F.sort_array(F.collect_set(F.concat_ws(":", "feed", "source_system")))).alias(
-            "source_systems"
-        ),
+        F.concat_ws(
+            ";", F.sort_array(F.collect_set(F.concat_ws(":", "feed", "source_system")))
+        ).alias("source_systems"),
         F.min("business_date").alias("first_seen_date"),
         F.max("business_date").alias("last_seen_date"),
-        F.first("id_pseudonym", ignorenulls=True).alias("_any_id_pseudonym"),
-        F.first("id_masked", ignorenulls=True).alias("_any_id_masked"),
-        F.first("phone_pseudonym", ignorenulls=True).alias("_any_phone_pseudonym"),
-        F.first("phone_masked", ignorenulls=True).alias("_any_phone_masked"),
-        F.first("name_masked", ignorenulls=True).alias("_any_name_masked"),
+        F.max("pseudonym_key_version").alias("pseudonym_key_version"),
+        F.count("*").alias("records"),
+        F.min(F.when(F.col("grade") == "possible", 1).otherwise(0)).alias("_all_possible"),
     )
-    g = best.join(agg, "person_key")
+    g = out.join(agg, "person_key")
     has_pop = F.col("_has_pop") == 1
-    status = F.coalesce(F.col("record_status"), F.lit("active"))
+    status = F.coalesce(F.col("residence__record_status"), F.lit("active"))
+    sources = F.to_json(F.struct(*[F.col(f"_src_{k}").alias(k) for k in groups]))
     return g.select(
         "person_key",
-        F.coalesce("id_type", F.lit("resident_id")).alias("id_type"),
-        F.coalesce("id_pseudonym", "_any_id_pseudonym").alias("id_pseudonym"),
-        F.coalesce("id_masked", "_any_id_masked").alias("id_masked"),
-        F.coalesce("name_masked", "_any_name_masked").alias("name_masked"),
-        F.coalesce("gender_from_id", "gender").alias("gender"),
-        F.year(F.coalesce("birth_date_from_id", "birth_date")).alias("birth_year"),
-        F.coalesce("phone_pseudonym", "_any_phone_pseudonym").alias("phone_pseudonym"),
-        F.coalesce("phone_masked", "_any_phone_masked").alias("phone_masked"),
-        F.when(has_pop, F.col("residence_status")).alias("residence_status"),
+        F.coalesce("id__id_type", F.lit("resident_id")).alias("id_type"),
+        F.col("id__id_pseudonym").alias("id_pseudonym"),
+        F.col("id__id_masked").alias("id_masked"),
+        F.col("name__name_masked").alias("name_masked"),
+        F.coalesce("id__gender_from_id", "demographics__gender").alias("gender"),
+        F.year(F.coalesce("id__birth_date_from_id", "demographics__birth_date")).alias(
+            "birth_year"
+        ),
+        F.col("phone__phone_pseudonym").alias("phone_pseudonym"),
+        F.col("phone__phone_masked").alias("phone_masked"),
+        F.when(has_pop, F.col("residence__residence_status")).alias("residence_status"),
         F.when(has_pop, status).alias("record_status"),
         has_pop.alias("has_population_record"),
         (has_pop & (status == "active")).alias("is_resident"),
-        F.when(has_pop, F.coalesce("address_community_code", "community_code")).alias(
-            "community_code"
-        ),
-        F.when(has_pop, F.col("grid_id")).alias("grid_id"),
-        F.when(has_pop, F.col("address_id")).alias("address_id"),
+        F.when(has_pop, F.col("residence__community_any")).alias("community_code"),
+        F.when(has_pop, F.col("residence__grid_id")).alias("grid_id"),
+        F.when(has_pop, F.col("residence__address_id")).alias("address_id"),
         "source_systems",
         "first_seen_date",
         "last_seen_date",
         "pseudonym_key_version",
+        "records",
+        sources.alias("field_sources"),
     )
 
 
 def transform_person_pii(linked: DataFrame) -> DataFrame:
     """Restricted matching internals: the key map from pseudonym to person, with identity fields."""
-    return (
-        linked.where(F.col("id_pseudonym").isNotNull())
-        .groupBy("person_key", "id_pseudonym")
-        .agg(
-            F.first("id_number_norm", ignorenulls=True).alias("id_number_norm"),
-            F.first("name_norm", ignorenulls=True).alias("name_norm"),
-            F.first("name_pinyin", ignorenulls=True).alias("name_pinyin"),
-            F.first("phone_norm", ignorenulls=True).alias("phone_norm"),
-        )
+    own = linked.where(~F.col("id_conflict"))
+    return own.groupBy("person_key", "id_pseudonym").agg(
+        F.first("id_number_norm", ignorenulls=True).alias("id_number_norm"),
+        F.first("name_norm", ignorenulls=True).alias("name_norm"),
+        F.first("name_pinyin", ignorenulls=True).alias("name_pinyin"),
+        F.first(F.coalesce("birth_date_from_id", "birth_date"), ignorenulls=True).alias(
+            "birth_date"
+        ),
+        F.first(F.coalesce("gender_from_id", "gender"), ignorenulls=True).alias("gender"),
+        F.first("phone_pseudonym", ignorenulls=True).alias("phone_pseudonym"),
+        F.first("phone_norm", ignorenulls=True).alias("phone_norm"),
+        F.first("address_id", ignorenulls=True).alias("address_id"),
     )
 
 
-def transform(records: DataFrame, previous_keys: DataFrame | None) -> MatchOutputs:
-    """All transformations, from unioned clean records to the three master tables."""
-    linked = records.transform(transform_latest_version).transform(
-        lambda df: transform_assign_keys(df, previous_keys)
-    ).cache()
+FAST_EVIDENCE = json.dumps(
+    {
+        "rule": "exact_valid_id",
+        "fields": {"id_pseudonym": {"level": "exact", "similarity": 1.0}},
+        "total_bits": None,
+        "probability": 1.0,
+    }
+)
+
+
+def transform(
+    records: DataFrame,
+    previous_pii: DataFrame | None,
+    previous_xw: DataFrame | None,
+    cfg: MatchingConfig,
+    business_date: Any,
+) -> MatchOutputs:
+    """All transformations, from unioned clean records to the master tables."""
+    # local checkpoints cut the lineage, so that the plans of the later steps stay small
+    recs = (
+        records.transform(transform_latest_version)
+        .transform(transform_prepare)
+        .transform(lambda d: transform_id_owners(d, cfg.name_consistent_max_edits))
+        .localCheckpoint()
+    )
+    library = transform_library(recs).localCheckpoint()
+    residue = transform_residue(recs, library).localCheckpoint()
+    compared = transform_compare(transform_candidates(residue, library, cfg)).localCheckpoint()
+    model = train_model(compared, library, cfg)
+    scored = transform_score(compared, model, cfg).localCheckpoint()
+    decided = transform_decide(scored, residue, cfg, model).localCheckpoint()
+    fast = recs.where("fast").select(
+        "rec_ref",
+        F.concat(F.lit("I:"), "id_pseudonym").alias("cid"),
+        F.lit("certain").alias("grade"),
+        F.lit(1.0).alias("score"),
+        F.lit(FAST_EVIDENCE).alias("evidence"),
+    )
+    assigned = fast.unionByName(decided)
+    keyed, log = transform_stable_keys(assigned, previous_pii, previous_xw, business_date)
+    linked = recs.join(keyed.localCheckpoint(), "rec_ref").localCheckpoint()
     return MatchOutputs(
-        persons=transform_golden(linked),
+        persons=transform_golden(linked, cfg),
         crosswalk=transform_crosswalk(linked),
         person_pii=transform_person_pii(linked),
+        key_log=log,
+        model=model,
     )
 
 
@@ -229,7 +937,9 @@ def main(
     spark: SparkSession,
     paths: dict[str, list[str]],
     previous_pii_files: list[str],
-    business_date: dt.date,
+    business_date: Any,
+    cfg: MatchingConfig,
+    previous_xw_files: list[str] | None = None,
 ) -> MatchOutputs | None:
     """Wire extract and transform; the caller (zhongtai.match) loads the outputs."""
     records = extract_records(spark, paths)
@@ -237,4 +947,5 @@ def main(
         return None
     records = records.where(F.col("business_date") <= F.lit(business_date))
     previous = spark.read.parquet(*previous_pii_files) if previous_pii_files else None
-    return transform(records, previous)
+    prev_xw = spark.read.parquet(*previous_xw_files) if previous_xw_files else None
+    return transform(records, previous, prev_xw, cfg, business_date)

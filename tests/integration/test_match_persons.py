@@ -16,46 +16,124 @@ TS = pa.timestamp("us", tz="UTC")
 
 
 def _pop(rows):
-    base = {"id_type": "resident_id", "id_masked": None, "name_masked": "张*", "phone_pseudonym": None,
-            "phone_masked": None, "gender_from_id": "male", "gender": "male",
-            "birth_date_from_id": dt.date(1980, 1, 1), "birth_date": None, "residence_status": "permanent",
-            "record_status": "active", "community_code": "110105001001", "address_community_code": None,
-            "grid_id": "G1", "address_id": "A1", "updated_at": None, "pseudonym_key_version": "v1",
-            "_ingested_at": dt.datetime(2026, 11, 1, tzinfo=dt.UTC), "_line_number": 1}
+    base = {
+        "id_type": "resident_id",
+        "id_masked": None,
+        "name_masked": "张*",
+        "phone_pseudonym": None,
+        "phone_masked": None,
+        "gender_from_id": "male",
+        "gender": "male",
+        "birth_date_from_id": dt.date(1980, 1, 1),
+        "birth_date": None,
+        "residence_status": "permanent",
+        "record_status": "active",
+        "community_code": "110105001001",
+        "address_community_code": None,
+        "grid_id": "G1",
+        "address_id": "A1",
+        "updated_at": None,
+        "pseudonym_key_version": "v1",
+        "_ingested_at": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        "_line_number": 1,
+    }
     return _typed([{**base, **r} for r in rows])
 
 
 def _typed(rows):
     """Rows → a table typed as the clean zone is (docs/ZONES.md), nulls included."""
-    types = {"birth_date_from_id": pa.date32(), "birth_date": pa.date32(), "business_date": pa.date32(),
-             "updated_at": TS, "_ingested_at": TS, "_line_number": pa.int64()}
+    types = {
+        "birth_date_from_id": pa.date32(),
+        "birth_date": pa.date32(),
+        "business_date": pa.date32(),
+        "updated_at": TS,
+        "_ingested_at": TS,
+        "_line_number": pa.int64(),
+    }
     names = list(dict.fromkeys(k for r in rows for k in r))
     schema = pa.schema([(n, types.get(n, pa.string())) for n in names])
     return pa.Table.from_pylist([{n: r.get(n) for n in names} for r in rows], schema=schema)
 
 
 def _tests(rows):
-    base = {"id_type": "resident_id", "id_masked": None, "name_masked": "张*", "pseudonym_key_version": "v1",
-            "_ingested_at": dt.datetime(2026, 11, 1, tzinfo=dt.UTC), "_line_number": 1}
+    base = {
+        "id_type": "resident_id",
+        "id_masked": None,
+        "name_masked": "张*",
+        "pseudonym_key_version": "v1",
+        "_ingested_at": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        "_line_number": 1,
+    }
     return _typed([{**base, **r} for r in rows])
 
 
 def test_exact_id_links_and_stable_keys(settings, spark):
     lake = Lake(settings)
-    lake.publish_table("clean", "population", D1, _pop([
-        {"source_system": "hukou", "source_record_id": "h1", "id_pseudonym": "a" * 64,
-         "business_date": D1},
-        {"source_system": "grid", "source_record_id": "g9", "id_pseudonym": "a" * 64,
-         "residence_status": "floating", "grid_id": "G2", "business_date": D1},
-        {"source_system": "census", "source_record_id": "c1", "id_pseudonym": "b" * 64,
-         "record_status": "removed", "business_date": D1},
-    ]), "r1")
-    lake.publish_table("clean", "nucleic_acid", D1, _tests([
-        {"source_platform": "city", "sample_id": "S1", "id_pseudonym": "a" * 64, "business_date": D1},
-        {"source_platform": "national", "sample_id": "N1", "id_pseudonym": "a" * 64, "business_date": D1},
-        {"source_platform": "city", "sample_id": "S2", "id_pseudonym": "c" * 64, "business_date": D1},
-        {"source_platform": "city", "sample_id": "S3", "id_pseudonym": None, "business_date": D1},
-    ]), "r1")
+    lake.publish_table(
+        "clean",
+        "population",
+        D1,
+        _pop(
+            [
+                {
+                    "source_system": "hukou",
+                    "source_record_id": "h1",
+                    "id_pseudonym": "a" * 64,
+                    "business_date": D1,
+                },
+                {
+                    "source_system": "grid",
+                    "source_record_id": "g9",
+                    "id_pseudonym": "a" * 64,
+                    "residence_status": "floating",
+                    "grid_id": "G2",
+                    "business_date": D1,
+                },
+                {
+                    "source_system": "census",
+                    "source_record_id": "c1",
+                    "id_pseudonym": "b" * 64,
+                    "record_status": "removed",
+                    "business_date": D1,
+                },
+            ]
+        ),
+        "r1",
+    )
+    lake.publish_table(
+        "clean",
+        "nucleic_acid",
+        D1,
+        _tests(
+            [
+                {
+                    "source_platform": "city",
+                    "sample_id": "S1",
+                    "id_pseudonym": "a" * 64,
+                    "business_date": D1,
+                },
+                {
+                    "source_platform": "national",
+                    "sample_id": "N1",
+                    "id_pseudonym": "a" * 64,
+                    "business_date": D1,
+                },
+                {
+                    "source_platform": "city",
+                    "sample_id": "S2",
+                    "id_pseudonym": "c" * 64,
+                    "business_date": D1,
+                },
+                {
+                    "source_platform": "city",
+                    "sample_id": "S3",
+                    "id_pseudonym": None,
+                    "business_date": D1,
+                },
+            ]
+        ),
+        "r1",
+    )
     rep = build_person_master(settings, D1, "r1")
     assert rep.records == 7
     assert (rep.linked_certain, rep.new_records) == (6, 1)
@@ -65,22 +143,44 @@ def test_exact_id_links_and_stable_keys(settings, spark):
     a = persons["a" * 64]
     # survivorship: hukou outranks grid
     assert (a["residence_status"], a["grid_id"], a["is_resident"]) == ("permanent", "G1", True)
-    assert a["source_systems"] == "nucleic_acid:city;nucleic_acid:national;population:grid;population:hukou"
+    assert (
+        a["source_systems"]
+        == "nucleic_acid:city;nucleic_acid:national;population:grid;population:hukou"
+    )
     assert persons["c" * 64]["has_population_record"] is False
     xw = lake.read_table("master", "person_crosswalk", D1).to_pylist()
     keys = {(r["feed"], r["source_record_id"]): r["person_key"] for r in xw}
-    assert keys[("nucleic_acid", "S1")] == keys[("nucleic_acid", "N1")] == keys[("population", "h1")]
+    assert (
+        keys[("nucleic_acid", "S1")] == keys[("nucleic_acid", "N1")] == keys[("population", "h1")]
+    )
     assert keys[("nucleic_acid", "S3")].startswith("R")
     # raw PII never reaches the published master
     published = lake.read_table("master", "persons", D1).column_names
-    assert not {"id_number", "id_number_norm", "name", "name_norm", "phone", "phone_norm"} & set(published)
+    assert not {"id_number", "id_number_norm", "name", "name_norm", "phone", "phone_norm"} & set(
+        published
+    )
 
     # day 2: a correction re-sent for S1 and a new test for a: same keys as day 1
-    lake.publish_table("clean", "nucleic_acid", D2, _tests([
-        {"source_platform": "city", "sample_id": "S4", "id_pseudonym": "a" * 64, "business_date": D2},
-    ]), "r2")
+    lake.publish_table(
+        "clean",
+        "nucleic_acid",
+        D2,
+        _tests(
+            [
+                {
+                    "source_platform": "city",
+                    "sample_id": "S4",
+                    "id_pseudonym": "a" * 64,
+                    "business_date": D2,
+                },
+            ]
+        ),
+        "r2",
+    )
     build_person_master(settings, D2, "r2")
-    xw2 = {(r["feed"], r["source_record_id"]): r["person_key"]
-           for r in lake.read_table("master", "person_crosswalk", D2).to_pylist()}
+    xw2 = {
+        (r["feed"], r["source_record_id"]): r["person_key"]
+        for r in lake.read_table("master", "person_crosswalk", D2).to_pylist()
+    }
     assert xw2[("nucleic_acid", "S4")] == keys[("population", "h1")]
     assert all(xw2[k] == v for k, v in keys.items())

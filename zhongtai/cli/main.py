@@ -19,6 +19,10 @@ COMMANDS = {
     "run": "Run business day(s) through every stage via the Airflow DAG.",
     "status": "Show what each zone holds per business date.",
     "explain": "Explain a person's code history: rules, evidence and source records (no raw PII).",
+    "explain-link": "Explain why a source record is linked to its person: fields compared, "
+    "similarities, weights, total.",
+    "eval-match": "Person-linking quality against the generator's truth: pairwise "
+    "precision/recall/F1 and B-cubed.",
     "serve-exports": "Serve the daily diff exports over a read-only HTTP API (token auth).",
 }
 

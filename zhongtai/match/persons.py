@@ -12,6 +12,7 @@ from zhongtai.settings import Settings
 log = logging.getLogger(__name__)
 
 PERSON_FEEDS = ("population", "nucleic_acid", "vaccination", "appeals")
+MODEL_DATASET = "person_match_model"
 
 
 @dataclass(frozen=True)
@@ -25,19 +26,24 @@ class MatchReport:
     linked_certain: int
     linked_possible: int
     new_records: int
+    merges: int = 0
+    splits: int = 0
+    model_version: str = ""
 
 
 def build_person_master(settings: Settings, business_date: dt.date, run_id: str) -> MatchReport:
     """Link all person-bearing clean records up to ``business_date`` and publish the master.
 
-    Publishes ``master/persons``, ``master/person_crosswalk`` and the restricted
-    ``master/person_pii`` for the date; keys of earlier days are reused.
+    Publishes ``master/persons``, ``master/person_crosswalk``, the restricted
+    ``master/person_pii``, ``master/person_key_log`` (new keys, merges and splits with their
+    reason) and the Fellegi–Sunter model used (``master/person_match_model``, JSON) for the
+    date; keys of earlier days are reused.
     """
-    from pyspark.sql import functions as F
-
+    from zhongtai.match.config import load_matching_config
     from zhongtai.spark import get_spark
     from zhongtai.spark.jobs import load_job
 
+    cfg = load_matching_config()
     lake = Lake(settings)
     job = load_job("match_persons")
     spark = get_spark(settings)
@@ -46,27 +52,56 @@ def build_person_master(settings: Settings, business_date: dt.date, run_id: str)
         feed: lake.stage_in("clean", feed, [d for d in lake.dates("clean", feed) if d <= day])
         for feed in PERSON_FEEDS
     }
-    previous_dates = [d for d in lake.dates("master", "person_pii") if d < day]
-    previous = lake.stage_in("master", "person_pii", previous_dates[-1:]) if previous_dates else []
-    out = job.main(spark, paths, previous, business_date)
+    prev_pii_dates = [d for d in lake.dates("master", "person_pii") if d < day]
+    prev_pii = lake.stage_in("master", "person_pii", prev_pii_dates[-1:]) if prev_pii_dates else []
+    prev_xw_dates = [d for d in lake.dates("master", "person_crosswalk") if d < day]
+    prev_xw = (
+        lake.stage_in("master", "person_crosswalk", prev_xw_dates[-1:]) if prev_xw_dates else []
+    )
+    out = job.main(spark, paths, prev_pii, business_date, cfg, prev_xw)
     if out is None:
         log.warning("no clean person records up to %s; master not published", day)
         return MatchReport(business_date, 0, 0, 0, 0, 0, 0)
-    for name, df in (("persons", out.persons), ("person_crosswalk", out.crosswalk),
-                     ("person_pii", out.person_pii)):
+    for name, df in (
+        ("persons", out.persons),
+        ("person_crosswalk", out.crosswalk),
+        ("person_pii", out.person_pii),
+        ("person_key_log", out.key_log),
+    ):
         local = lake.new_staging_dir(f"master-{name}-{day}")
         df.coalesce(1).write.mode("overwrite").parquet(str(local))
         lake.publish_dir("master", name, business_date, local, run_id)
-    grades = {r["grade"]: r["n"] for r in out.crosswalk.groupBy("grade").agg(F.count("*").alias("n")).collect()}
-    persons = out.persons.agg(
-        F.count("*").alias("n"), F.sum(F.col("is_resident").cast("int")).alias("r")
-    ).first()
+    lake.write_bytes(
+        f"master/{MODEL_DATASET}/date={day}/run={run_id}/model.json",
+        out.model.to_json().encode("utf-8"),
+    )
+    xw = lake.read_table("master", "person_crosswalk", business_date)
+    grades: dict[str, int] = {}
+    for g in xw.column("grade").to_pylist():
+        grades[g] = grades.get(g, 0) + 1
+    persons = lake.read_table("master", "persons", business_date).select(["is_resident"])
+    events = lake.read_table("master", "person_key_log", business_date).column("event").to_pylist()
     return MatchReport(
         business_date=business_date,
         records=sum(grades.values()),
-        persons=int(persons["n"] or 0),
-        residents=int(persons["r"] or 0),
+        persons=persons.num_rows,
+        residents=sum(1 for v in persons.column("is_resident").to_pylist() if v),
         linked_certain=grades.get("certain", 0),
         linked_possible=grades.get("possible", 0),
         new_records=grades.get("new", 0),
+        merges=events.count("merge"),
+        splits=events.count("split"),
+        model_version=out.model.version,
     )
+
+
+def read_match_model(settings: Settings, business_date: dt.date) -> str | None:
+    """The JSON of the newest person match model published on or before ``business_date``."""
+    lake = Lake(settings)
+    day = business_date.isoformat()
+    files = sorted(
+        f.path
+        for f in lake.list_files(f"master/{MODEL_DATASET}")
+        if f.path.endswith("model.json") and f.path.split("date=", 1)[1][:10] <= day
+    )
+    return lake.read_bytes(files[-1]).decode("utf-8") if files else None

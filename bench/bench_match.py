@@ -1,0 +1,125 @@
+"""Benchmark of the person linker: F1 against the generator's truth, and throughput.
+
+Generates a district (default 50,000 persons, default dirt) into a scratch lake, ingests
+and cleans it, then times ``build_person_master`` and scores it with ``zt eval-match``'s
+metrics. Figures go to stdout and, as JSON, to ``--out``.
+
+    .venv/bin/python bench/bench_match.py                       # 50k persons, one day
+    .venv/bin/python bench/bench_match.py --persons 1000000 --tests-per-day 2000000
+
+This is a benchmark, not a test: nothing asserts; the figures are for the README.
+Splink, the peer to compare with, is not a dependency of the project. To run it side by
+side, install it into a separate environment (never into .venv):
+``python -m venv .venv-bench && .venv-bench/bin/pip install splink duckdb pyarrow``
+(not done by this script).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
+FEEDS_INGEST = (
+    "divisions",
+    "grids",
+    "addresses",
+    "population",
+    "nucleic_acid",
+    "vaccination",
+    "appeals",
+)
+FEEDS_CLEAN = (
+    "divisions",
+    "grids",
+    "addresses",
+    "population",
+    "nucleic_acid",
+    "vaccination",
+    "appeals",
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--persons", type=int, default=50_000)
+    p.add_argument("--tests-per-day", type=int, default=None)
+    p.add_argument("--seed", type=int, default=20221101)
+    p.add_argument("--workdir", default=None, help="scratch folder (default: a temp folder)")
+    p.add_argument("--reuse", action="store_true", help="skip generate/ingest/clean if present")
+    p.add_argument("--out", default=None, help="write the figures as JSON here")
+    args = p.parse_args(argv)
+
+    from zhongtai.clean import clean_feed
+    from zhongtai.generate import GenerateConfig, generate
+    from zhongtai.ingest import ingest_feed
+    from zhongtai.lake import Lake
+    from zhongtai.match import build_person_master
+    from zhongtai.match.evaluate import evaluate_person_master
+    from zhongtai.settings import Settings
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="zt-bench-match-"))
+    s = Settings(
+        lake=str(work / "lake"),
+        warehouse=str(work / "wh" / "zt.duckdb"),
+        state_dir=str(work / "state"),
+        truth_dir=str(work / "truth"),
+        _pseudonym_key="bench-key-not-secret",
+    )
+    day = dt.date(2026, 11, 1)
+    lake = Lake(s)
+    figures: dict[str, object] = {"persons": args.persons, "workdir": str(work)}
+    if not (args.reuse and lake.dates("clean", "population")):
+        t = time.perf_counter()
+        generate(
+            s,
+            GenerateConfig(
+                start=day,
+                end=day,
+                persons=args.persons,
+                seed=args.seed,
+                tests_per_day=args.tests_per_day,
+            ),
+        )
+        for feed in FEEDS_INGEST:
+            ingest_feed(s, feed, day, "bench")
+        for feed in FEEDS_CLEAN:
+            clean_feed(s, feed, day, "bench")
+        figures["prepare_seconds"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    report = build_person_master(s, day, f"bench-{int(time.time())}")
+    seconds = time.perf_counter() - t
+    q = evaluate_person_master(s, day)
+    figures |= {
+        "records": report.records,
+        "persons_linked": report.persons,
+        "certain": report.linked_certain,
+        "possible": report.linked_possible,
+        "new": report.new_records,
+        "model": report.model_version,
+        "match_seconds": round(seconds, 1),
+        "records_per_second": round(report.records / seconds, 1) if seconds else None,
+        "precision": round(q.precision, 6),
+        "recall": round(q.recall, 6),
+        "f1": round(q.f1, 6),
+        "bcubed_f1": round(q.bcubed_f1, 6),
+        "cores": os.cpu_count(),
+    }
+    for k, v in figures.items():
+        print(f"{k:>20}: {v}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
