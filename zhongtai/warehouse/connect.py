@@ -111,7 +111,9 @@ class Warehouse:
         cols = ", ".join(f"{quote_ident(f.name)} {postgres_type(f.type)}" for f in table.schema)
         buf = io.BytesIO()
         if table.num_rows:
-            pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
+            # pyarrow 26's CSV writer emits NUL bytes when a column's first chunk is empty
+            # (a partition's empty first file); one contiguous chunk writes correctly
+            pacsv.write_csv(table.combine_chunks(), buf, pacsv.WriteOptions(include_header=False))
         buf.seek(0)
         with self.conn.cursor() as cur:
             cur.execute(f"drop table if exists {target} cascade")
