@@ -130,6 +130,10 @@ def _check_day(env, run):
     resident_keys = {p["person_key"] for p in residents}
     assert {c["person_key"] for c in codes} == resident_keys
     assert {c["code"] for c in codes} <= {"green", "yellow", "red"}
+    # the delivery ledger reaches the quality scorecard, one row per feed and source at least
+    scorecard = read_mart(settings, "select feed, source_system, deliveries from "
+                                    "marts.quality_scorecard")
+    assert {r["feed"] for r in scorecard} >= {"population", "nucleic_acid"}
     assert any(c["code"] != "green" for c in codes)
     # exports written with a manifest whose hashes match the files
     import hashlib

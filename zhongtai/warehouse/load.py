@@ -10,6 +10,7 @@ master tables from the partition of D, or the latest one before it.
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import logging
 from dataclasses import dataclass
 
@@ -249,7 +250,7 @@ LAKE_TABLES: tuple[LakeTableSpec, ...] = (
     LakeTableSpec(
         "deliveries",
         "ledger",
-        "deliveries",
+        "deliveries_*",  # one ledger dataset per feed (feeds ingest in parallel)
         True,
         _cols(
             ("delivery_id", S),
@@ -344,18 +345,24 @@ def _conform(spec: LakeTableSpec, table: pa.Table, partition_date: str) -> pa.Ta
 def read_lake_table(lake: Lake, spec: LakeTableSpec, business_date: dt.date) -> pa.Table:
     """Build one ``lake.*`` table from the lake as of ``business_date``."""
     day = business_date.isoformat()
-    zone = spec.zone
-    dates = [d for d in lake.dates(zone, spec.dataset) if d <= day]
-    if not dates and spec.fallback_zone:
-        zone = spec.fallback_zone
-        dates = [d for d in lake.dates(zone, spec.dataset) if d <= day]
-    if not spec.cumulative:
-        dates = dates[-1:]
     parts = []
-    for d in dates:
-        t = lake.read_table(zone, spec.dataset, d)
-        if t is not None:
-            parts.append(_conform(spec, t, d))
+    datasets = (
+        [ds for ds in lake.list_dirs(spec.zone) if fnmatch.fnmatchcase(ds, spec.dataset)]
+        if "*" in spec.dataset
+        else [spec.dataset]
+    )
+    for dataset in datasets:
+        zone = spec.zone
+        dates = [d for d in lake.dates(zone, dataset) if d <= day]
+        if not dates and spec.fallback_zone:
+            zone = spec.fallback_zone
+            dates = [d for d in lake.dates(zone, dataset) if d <= day]
+        if not spec.cumulative:
+            dates = dates[-1:]
+        for d in dates:
+            t = lake.read_table(zone, dataset, d)
+            if t is not None:
+                parts.append(_conform(spec, t, d))
     if not parts:
         return spec.schema.empty_table()
     return pa.concat_tables(parts)
