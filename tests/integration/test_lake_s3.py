@@ -40,3 +40,21 @@ def test_half_written_partition_is_invisible_on_s3(s3_settings):
     lake.ensure()
     lake.write_bytes("raw/x/date=2026-11-01/run=r/part-00000.parquet", b"partial")
     assert lake.read_table("raw", "x", D) is None
+
+
+def test_bytes_round_trip_exactly_whatever_the_extension(s3_settings, settings):
+    """Files are stored as delivered: a .gz stays one gzip layer, on S3 as on disk."""
+    import gzip
+
+    payload = gzip.compress("sample_id,result\nS1,阴性\n".encode())
+    for s in (s3_settings, settings):
+        lake = Lake(s)
+        lake.ensure()
+        for name in ("part.csv.gz", "part.csv.zip", "part.jsonl.bz2", "part.csv"):
+            rel = f"landing/nucleic_acid/city/2026-11-01/{name}"
+            lake.write_bytes(rel, payload)
+            assert lake.read_bytes(rel) == payload
+            with lake.open_input(rel) as f:
+                assert f.read() == payload
+            sizes = {x.path: x.size for x in lake.list_files("landing/nucleic_acid/city")}
+            assert sizes[rel] == len(payload)

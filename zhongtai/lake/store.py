@@ -124,7 +124,8 @@ class Lake:
         """Write a file atomically (temp + rename locally; one PUT on S3)."""
         path = self.full(rel)
         if self.is_s3:
-            with self.fs.open_output_stream(path) as f:
+            # compression=None: pyarrow would otherwise gzip a ".gz" path a second time
+            with self.fs.open_output_stream(path, compression=None) as f:
                 f.write(data)
             return
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -139,7 +140,7 @@ class Lake:
 
     def read_bytes(self, rel: str) -> bytes:
         """Read a whole file."""
-        with self.fs.open_input_stream(self.full(rel)) as f:
+        with self.fs.open_input_stream(self.full(rel), compression=None) as f:
             return f.read()
 
     def open_input(self, rel: str) -> Any:
