@@ -273,7 +273,7 @@ def build_lake(settings: Settings) -> None:
             )
         lake.publish_table(
             "ledger",
-            "deliveries",
+            "deliveries_nucleic_acid",  # ingestion ledgers each feed in its own dataset
             day,
             pa.table(
                 {
