@@ -6,12 +6,12 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from zhongtai.clean.columns import PERSON_FEEDS
 from zhongtai.lake import Lake
 from zhongtai.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PERSON_FEEDS = ("population", "nucleic_acid", "vaccination", "appeals")
 MODEL_DATASET = "person_match_model"
 
 

@@ -23,8 +23,6 @@ from zhongtai.settings import Settings
 
 log = logging.getLogger(__name__)
 
-GEO_FEEDS = ("divisions", "addresses", "grids")
-
 
 def _date(business_date: str) -> dt.date:
     return dt.date.fromisoformat(business_date)

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from zhongtai.clean.columns import PERSON_FEEDS
+from zhongtai.clean.resident_ids import ID_STATUSES
 from zhongtai.contracts import Contract, load_contract
 from zhongtai.errors import ZhongtaiError
 
@@ -49,19 +51,6 @@ REQUIRED_LINEAGE = (
 )
 ROW_IDENTITY = ("_delivery_id", "_line_number")
 
-PERSON_FEEDS = ("population", "nucleic_acid", "vaccination", "appeals")
-ID_STATUSES = (
-    "valid",
-    "repaired",
-    "upgraded_15",
-    "checksum_failed",
-    "excel_damaged",
-    "bad_format",
-    "bad_birth_date",
-    "bad_region",
-    "missing",
-    "other_document",
-)
 USABLE_ID_STATUSES = ("valid", "repaired", "upgraded_15")
 PHONE_KINDS = ("mobile", "landline", "invalid", "missing")
 CLEAN_PERSON_COLUMNS = (
