@@ -9,3 +9,13 @@ create database airflow owner airflow;
 create role analyst nologin;
 create role grid_worker nologin;
 create role export_reader nologin;
+-- The warehouse's published schemas: analysts read the master libraries (master.*, issue #6)
+-- and the marts; lake.* and dbt's staging/intermediate schemas are working tables, not granted.
+-- The loader and dbt replace their tables every day, so read comes from default privileges of
+-- the owner (the loader also re-grants master.* to an existing analyst role on every load).
+\connect zhongtai
+create schema master authorization zhongtai;
+create schema marts authorization zhongtai;
+grant usage on schema master, marts to analyst;
+alter default privileges for role zhongtai in schema master grant select on tables to analyst;
+alter default privileges for role zhongtai in schema marts grant select on tables to analyst;

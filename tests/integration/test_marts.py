@@ -183,12 +183,124 @@ def publish_master(lake: Lake, day: dt.date, run: str) -> None:
     )
 
 
+# raw values the address and entity matchers keep beside their golden records
+ADDRESS_TEXT, REPRESENTATIVE = "北京市朝阳区某路1号3栋2单元501", "王某某建国"
+
+
+def publish_entity_and_address_masters(lake: Lake, day: dt.date, run: str) -> None:
+    """The address and legal-entity libraries, first built on ``day`` (absent before)."""
+
+    def table(columns: dict[str, list[Any]], dates: tuple[str, ...] = ()) -> pa.Table:
+        return pa.table(
+            {k: pa.array(v, pa.date32()) if k in dates else v for k, v in columns.items()}
+        )
+
+    golden = ("first_seen_date", "last_seen_date")
+    lake.publish_table(
+        "master",
+        "addresses",
+        day,
+        table(
+            {
+                "address_key": ["A1", "A2"],
+                "address_id": ["ADDR1", None],
+                "community_code": [C1, C2],
+                "grid_id": ["G1", "G2"],
+                "building": ["3", "7"],
+                "unit": ["2", "1"],
+                "room": ["501", "101"],
+                "address_masked": [
+                    "北京市朝阳区某路1号*栋*单元***",
+                    "北京市朝阳区某街2号*栋*单元***",
+                ],
+                "source_systems": [
+                    "addresses:std;population:hukou",
+                    "legal_entity:market_regulation",
+                ],
+                "records": [2, 1],
+                "first_seen_date": [day, day],
+                "last_seen_date": [day, day],
+                "field_sources": ['{"grid_id": "addresses:std:ADDR1"}', "{}"],
+                "address_norm": [ADDRESS_TEXT, ADDRESS_TEXT],  # an internal left behind
+            },
+            golden,
+        ),
+        run,
+    )
+    xw = [
+        ("addresses", "std", "ADDR1", "standard", "A1", "certain"),
+        ("population", "hukou", "H01", "residence", "A1", "certain"),
+        ("legal_entity", "market_regulation", "M1", "registered", "A2", "new"),
+    ]
+    keys = ("feed", "source_system", "source_record_id", "address_role", "address_key", "grade")
+    lake.publish_table(
+        "master",
+        "address_crosswalk",
+        day,
+        table(
+            {
+                **{k: [r[i] for r in xw] for i, k in enumerate(keys)},
+                "score": [1.0, 0.97, 0.0],
+                "evidence": ['{"address_id": "exact"}', '{"core": 0.97}', "{}"],
+                "business_date": [day] * len(xw),
+            },
+            ("business_date",),
+        ),
+        run,
+    )
+    lake.publish_table(
+        "master",
+        "entities",
+        day,
+        table(
+            {
+                "entity_key": ["E1"],
+                "uscc": ["91110105MA00000000"],
+                "entity_name": ["北京某某科技有限公司"],
+                "legal_representative": [REPRESENTATIVE],
+                "legal_representative_masked": ["王****"],
+                "contact_phone_pseudonym": ["ph-E1"],
+                "contact_phone_masked": ["139****0000"],
+                "registered_address_key": ["A2"],
+                "business_address_key": [None],
+                "source_systems": ["legal_entity:market_regulation;legal_entity:tax"],
+                "records": [2],
+                "first_seen_date": [day],
+                "last_seen_date": [day],
+                "field_sources": ['{"entity_name": "legal_entity:market_regulation:M1"}'],
+            },
+            golden,
+        ),
+        run,
+    )
+    lake.publish_table(
+        "master",
+        "entity_crosswalk",
+        day,
+        table(
+            {
+                "feed": ["legal_entity", "legal_entity"],
+                "source_system": ["market_regulation", "tax"],
+                "source_record_id": ["M1", "T1"],
+                "entity_key": ["E1", "E1"],
+                "grade": ["certain", "possible"],
+                "score": [1.0, 0.9],
+                "evidence": ['{"uscc": "exact"}', '{"name": 0.9}'],
+                "business_date": [day, day],
+            },
+            ("business_date",),
+        ),
+        run,
+    )
+
+
 def build_lake(settings: Settings) -> None:
     """Publish the three days into the lake (clean feeds carry raw PII, as in production)."""
     lake = Lake(settings)
     run = "test-run"
     for day in (D1, D2, D3):
         publish_master(lake, day, run)
+    publish_entity_and_address_masters(lake, D3, run)
     for day in (D1, D2, D3):
         rows = [t for t in TESTS if t[9] == day]
         n = len(rows)
@@ -364,9 +476,9 @@ def local(ts: dt.datetime) -> str:
 
 def test_build_passes_every_model_data_test_and_unit_test(duck):
     _, counts, report, _ = duck
-    assert counts["nucleic_acid_tests"] == len(TESTS)
-    assert counts["persons"] == len(PEOPLE)
-    assert counts["code_rules"] > 0
+    assert counts["lake.nucleic_acid_tests"] == len(TESTS)
+    assert counts["master.persons"] == len(PEOPLE)
+    assert counts["lake.code_rules"] > 0
     assert report.success, report.errors
     assert report.tests_failed == []
     assert report.tests_passed >= 30
@@ -575,13 +687,54 @@ def test_quality_scorecard_from_ledger_and_crosswalk(duck):
     }
 
 
+def test_master_schema_holds_the_published_libraries(duck):
+    settings = duck[0]
+    addresses = rows(settings, "select * from master.addresses order by address_key")
+    assert [(r["address_key"], r["address_id"], r["records"]) for r in addresses] == [
+        ("A1", "ADDR1", 2),
+        ("A2", None, 1),
+    ]
+    assert not {"building", "unit", "room", "address_norm"} & set(addresses[0])
+    roles = rows(
+        settings,
+        "select address_role, count(*) as n from master.address_crosswalk "
+        "group by address_role order by address_role",
+    )
+    assert [(r["address_role"], r["n"]) for r in roles] == [
+        ("registered", 1),
+        ("residence", 1),
+        ("standard", 1),
+    ]
+    (entity,) = rows(settings, "select * from master.entities")
+    assert (entity["entity_key"], entity["registered_address_key"], entity["records"]) == (
+        "E1",
+        "A2",
+        2,
+    )
+    linked = rows(
+        settings,
+        "select c.source_record_id, c.grade, a.community_code "
+        "from staging.stg_master__entity_crosswalk as c "
+        "join staging.stg_master__entities as e using (entity_key) "
+        "join staging.stg_master__addresses as a on a.address_key = e.registered_address_key "
+        "order by c.source_record_id",
+    )
+    assert [tuple(r.values()) for r in linked] == [("M1", "certain", C2), ("T1", "possible", C2)]
+    gone = rows(
+        settings,
+        "select table_name from information_schema.tables where table_schema = 'lake' "
+        "and table_name in ('persons', 'person_crosswalk')",
+    )
+    assert gone == []
+
+
 def test_no_personal_data_reaches_the_warehouse(duck):
     settings = duck[0]
-    secrets = {v for triple in PII.values() for v in triple}
+    secrets = {v for triple in PII.values() for v in triple} | {ADDRESS_TEXT, REPRESENTATIVE}
     tables = rows(
         settings,
         "select table_schema, table_name from information_schema.tables "
-        "where table_schema in ('lake', 'staging', 'intermediate', 'marts')",
+        "where table_schema in ('lake', 'master', 'staging', 'intermediate', 'marts')",
     )
     assert len(tables) > 20
     for t in tables:
@@ -594,7 +747,7 @@ def test_no_personal_data_reaches_the_warehouse(duck):
 def test_reload_is_idempotent(duck):
     settings, counts = duck[0], duck[1]
     assert load_warehouse(settings, D3, "run-1") == counts
-    assert load_warehouse(settings, D1, "run-1")["nucleic_acid_tests"] == 8
+    assert load_warehouse(settings, D1, "run-1")["lake.nucleic_acid_tests"] == 8
     load_warehouse(settings, D3, "run-1")
 
 
@@ -661,6 +814,71 @@ def test_postgres_marts_equal_duckdb_row_by_row(duck, pg_settings, mart):
         return sorted((tuple((k, _normal(v)) for k, v in sorted(r.items())) for r in rs), key=repr)
 
     assert canon(pg_rows) == canon(duck_rows)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "persons",
+        "person_crosswalk",
+        "entities",
+        "entity_crosswalk",
+        "addresses",
+        "address_crosswalk",
+    ],
+)
+def test_postgres_master_tables_equal_duckdb_row_by_row(duck, pg_settings, table):
+    pg, _ = pg_settings
+    duck_rows = rows(duck[0], f"select * from master.{table}")
+    pg_rows = rows(pg, f"select * from master.{table}")
+    assert duck_rows, f"master.{table} is empty: the comparison would prove nothing"
+
+    def canon(rs: list[dict[str, Any]]) -> list[tuple]:
+        return sorted((tuple((k, _normal(v)) for k, v in r.items()) for r in rs), key=repr)
+
+    assert canon(pg_rows) == canon(duck_rows)  # column order included
+
+
+def test_postgres_analyst_role_reads_master_not_lake(pg_settings, monkeypatch):
+    import psycopg2
+
+    from zhongtai.warehouse import load as load_module
+
+    pg, _ = pg_settings
+    role = f"zt_test_analyst_{uuid.uuid4().hex[:8]}"
+    conn = psycopg2.connect(pg.warehouse)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"create role {role} nologin")
+        monkeypatch.setattr(load_module, "MASTER_READ_ROLES", (role,))
+        load_warehouse(pg, D3, "run-1")
+        with conn.cursor() as cur:
+            cur.execute(
+                "select table_schema, table_name, has_table_privilege(%s, "
+                "quote_ident(table_schema) || '.' || quote_ident(table_name), 'select') "
+                "from information_schema.tables where table_schema in ('master', 'lake')",
+                (role,),
+            )
+            readable = {(s, t): ok for s, t, ok in cur.fetchall()}
+            cur.execute("select has_schema_privilege(%s, 'master', 'usage')", (role,))
+            (usage,) = cur.fetchone()
+    finally:
+        with conn.cursor() as cur:
+            cur.execute(f"drop owned by {role}")
+            cur.execute(f"drop role if exists {role}")
+        conn.close()
+    assert usage is True
+    assert {t for (s, t), ok in readable.items() if s == "master" and ok} == {
+        "persons",
+        "person_crosswalk",
+        "entities",
+        "entity_crosswalk",
+        "addresses",
+        "address_crosswalk",
+    }
+    assert not any(ok for (s, _), ok in readable.items() if s == "lake")
+    assert ("lake", "persons") not in readable
 
 
 def _plain(v: Any) -> Any:

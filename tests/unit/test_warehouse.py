@@ -27,7 +27,7 @@ FEEDS = [
     "appeals",
     "testing_rounds",
 ]
-SPEC = {s.name: s for s in LAKE_TABLES}
+SPEC = {s.qualified_name: s for s in LAKE_TABLES}
 UTC = dt.UTC
 ID, NAME, PHONE = "11010519900307002X", "王小明", "13812345678"
 
@@ -87,8 +87,8 @@ def test_clean_partition_loses_every_unlisted_column_and_value(settings):
     lake = Lake(settings)
     day = dt.date(2026, 11, 1)
     lake.publish_table("clean", "nucleic_acid", day, _clean_tests(day, "S1", "positive"), "r")
-    t = read_lake_table(lake, SPEC["nucleic_acid_tests"], day)
-    assert t.schema == SPEC["nucleic_acid_tests"].schema
+    t = read_lake_table(lake, SPEC["lake.nucleic_acid_tests"], day)
+    assert t.schema == SPEC["lake.nucleic_acid_tests"].schema
     assert t.num_rows == 1
     values = {v for col in t.columns for v in col.to_pylist()}
     assert not values & {ID, NAME, PHONE, "wang xiao ming", f"name:bad:{NAME}"}
@@ -104,7 +104,7 @@ def test_clean_feeds_are_cumulative_and_master_is_the_latest_partition(settings)
     lake.publish_table("clean", "nucleic_acid", d1, _clean_tests(d1, "S1", "positive"), "r")
     lake.publish_table("clean", "nucleic_acid", d2, _clean_tests(d2, "S1", "negative"), "r")
     lake.publish_table("clean", "nucleic_acid", d3, _clean_tests(d3, "S3", "negative"), "r")
-    t = read_lake_table(lake, SPEC["nucleic_acid_tests"], d2)
+    t = read_lake_table(lake, SPEC["lake.nucleic_acid_tests"], d2)
     assert t.column("result").to_pylist() == ["positive", "negative"]
     assert t.column("business_date").to_pylist() == [d1, d2]
     for d, keys in ((d1, ["K1"]), (d3, ["K1", "K2"])):
@@ -121,16 +121,16 @@ def test_clean_feeds_are_cumulative_and_master_is_the_latest_partition(settings)
             ),
             "r",
         )
-    persons = read_lake_table(lake, SPEC["persons"], d2)
+    persons = read_lake_table(lake, SPEC["master.persons"], d2)
     assert persons.column("person_key").to_pylist() == ["K1"]  # latest partition <= D2
     assert persons.column("source_systems").to_pylist() == ["hukou;census"]
-    assert read_lake_table(lake, SPEC["persons"], d3).num_rows == 2
+    assert read_lake_table(lake, SPEC["master.persons"], d3).num_rows == 2
 
 
 def test_missing_dataset_gives_an_empty_typed_table(settings):
-    t = read_lake_table(Lake(settings), SPEC["appeals"], dt.date(2026, 11, 1))
+    t = read_lake_table(Lake(settings), SPEC["lake.appeals"], dt.date(2026, 11, 1))
     assert t.num_rows == 0
-    assert t.schema == SPEC["appeals"].schema
+    assert t.schema == SPEC["lake.appeals"].schema
 
 
 def test_untypeable_column_is_a_clear_error(settings):
@@ -138,7 +138,7 @@ def test_untypeable_column_is_a_clear_error(settings):
     day = dt.date(2026, 11, 1)
     lake.publish_table("clean", "nucleic_acid", day, pa.table({"pool_size": ["five"]}), "r")
     with pytest.raises(ZhongtaiError, match="pool_size cannot be read"):
-        read_lake_table(lake, SPEC["nucleic_acid_tests"], day)
+        read_lake_table(lake, SPEC["lake.nucleic_acid_tests"], day)
 
 
 def test_default_code_rules_hold_the_rule_text_parameters():

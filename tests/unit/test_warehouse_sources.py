@@ -1,4 +1,4 @@
-"""The dbt source ``lake`` is generated from the load allow-lists and the contracts."""
+"""The dbt sources ``lake`` and ``master`` are generated from the load allow-lists and contracts."""
 
 from __future__ import annotations
 
@@ -16,12 +16,18 @@ def test_committed_sources_file_is_what_the_generator_produces():
 
 def test_every_allow_listed_column_and_only_those_are_declared():
     doc = yaml.safe_load(render_dbt_sources())
-    (source,) = doc["sources"]
-    assert source["schema"] == "lake"
-    tables = {t["name"]: t for t in source["tables"]}
-    assert set(tables) == {s.name for s in LAKE_TABLES} | {"code_rules"}
+    assert [(s["name"], s["schema"]) for s in doc["sources"]] == [
+        ("lake", "lake"),
+        ("master", "master"),
+    ]
+    declared = {
+        f"{source['schema']}.{t['name']}": t for source in doc["sources"] for t in source["tables"]
+    }
+    assert set(declared) == {s.qualified_name for s in LAKE_TABLES} | {"lake.code_rules"}
     for spec in LAKE_TABLES:
-        assert [c["name"] for c in tables[spec.name]["columns"]] == [n for n, _, _ in spec.columns]
+        columns = declared[spec.qualified_name]["columns"]
+        assert [c["name"] for c in columns] == [n for n, _, _ in spec.columns]
+    tables = {k.removeprefix("lake."): v for k, v in declared.items() if k.startswith("lake.")}
     na = {c["name"]: c for c in tables["nucleic_acid_tests"]["columns"]}
     # descriptions come from data_contracts/nucleic_acid.odcs.yaml
     assert na["tube_id"]["description"] == "Tube id; pooled samples share a tube."
@@ -29,7 +35,13 @@ def test_every_allow_listed_column_and_only_those_are_declared():
     assert na["pool_size"]["data_type"] == "bigint"
     assert na["delivery_id"]["meta"] == {"lake_column": "_delivery_id"}
     assert "every partition up to" in tables["nucleic_acid_tests"]["description"]
-    assert tables["persons"]["description"].startswith("Master person snapshot")
+    assert declared["master.persons"]["description"].startswith("Master person snapshot")
+    # a master table's columns are described by the contract of the feed it is built from
+    entities = {c["name"]: c for c in declared["master.entities"]["columns"]}
+    assert entities["uscc"]["description"].startswith("Unified social credit code")
+    assert entities["entity_key"]["description"].startswith("Stable master key of a legal")
+    assert declared["master.addresses"]["description"].startswith("Master address snapshot")
+    assert not {"lake.persons", "lake.person_crosswalk"} & set(declared)
 
 
 def test_write_only_rewrites_a_stale_file(tmp_path):

@@ -1,4 +1,4 @@
-"""Warehouse: load the lake into schema ``lake``, build the dbt marts, read and explain them."""
+"""Warehouse: load the lake into schemas ``lake`` and ``master``; build, read, explain marts."""
 
 from zhongtai.warehouse.dbt import MartsReport, build_marts, read_mart
 from zhongtai.warehouse.dbt_sources import write_dbt_sources

@@ -96,6 +96,42 @@ class Warehouse:
         """Create a schema if it does not exist."""
         self.execute(f"create schema if not exists {quote_ident(schema)}")
 
+    def drop_if_exists(self, kind: str, schema: str, name: str) -> None:
+        """Drop a table or view if it exists (on Postgres with what depends on it).
+
+        Args:
+            kind: ``table`` or ``view``.
+            schema: its schema (need not exist).
+            name: its name.
+        """
+        if kind not in ("table", "view"):
+            raise ZhongtaiError(f"cannot drop a {kind!r}: only a table or a view")
+        target = f"{quote_ident(schema)}.{quote_ident(name)}"
+        cascade = " cascade" if self.kind == "postgres" else ""
+        self.execute(f"drop {kind} if exists {target}{cascade}")
+
+    def grant_read(self, schema: str, role: str) -> bool:
+        """Grant a Postgres role read on a schema and every table in it, if the role exists.
+
+        DuckDB has no roles: nothing to do there. Run after the tables are (re)created:
+        a replaced table loses the grants of the one it replaced.
+
+        Args:
+            schema: the schema to open for reading.
+            role: the role (e.g. ``analyst`` of infra/postgres/init.sql).
+
+        Returns:
+            True when the grant was made, False on DuckDB or when the role does not exist.
+        """
+        if self.kind != "postgres":
+            return False
+        if not self.query("select 1 as found from pg_roles where rolname = ?", [role]):
+            return False
+        s, r = quote_ident(schema), quote_ident(role)
+        self.execute(f"grant usage on schema {s} to {r}")
+        self.execute(f"grant select on all tables in schema {s} to {r}")
+        return True
+
     def replace_table(self, schema: str, name: str, table: pa.Table) -> int:
         """Replace ``schema.name`` with the rows of an Arrow table; return the row count."""
         target = f"{quote_ident(schema)}.{quote_ident(name)}"

@@ -1,9 +1,9 @@
-"""Generate the dbt source ``lake`` from the load allow-lists and the data contracts.
+"""Generate the dbt sources ``lake`` and ``master`` from the load allow-lists and the contracts.
 
-One source of truth per fact: the columns of each ``lake.*`` table are the allow-list in
-:mod:`zhongtai.warehouse.load`; what a column means comes from the feed's contract
-(``data_contracts/<feed>.odcs.yaml``). The generated YAML is committed so dbt and readers see
-it, and a unit test fails when it drifts from what this module produces.
+One source of truth per fact: the columns of each ``lake.*`` and ``master.*`` table are the
+allow-list in :mod:`zhongtai.warehouse.load`; what a column means comes from the feed's
+contract (``data_contracts/<feed>.odcs.yaml``). The generated YAML is committed so dbt and
+readers see it, and a unit test fails when it drifts from what this module produces.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import yaml
 from zhongtai.contracts.model import Contract, feed_names, load_contract
 from zhongtai.paths import DBT_PROJECT_DIR
 from zhongtai.warehouse.code_rules import CODE_RULES_SCHEMA
-from zhongtai.warehouse.load import LAKE_SCHEMA, LAKE_TABLES, LakeTableSpec
+from zhongtai.warehouse.load import LAKE_SCHEMA, LAKE_TABLES, MASTER_SCHEMA, LakeTableSpec
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,19 @@ DERIVED_COLUMNS: dict[str, str] = {
     "delivery_id": "The delivery that carried the row (ledger/deliveries).",
     "ingested_at": "When the delivery was ingested (UTC).",
     "person_key": "Stable master key of a person (survives re-runs and later days).",
+    "entity_key": "Stable master key of a legal entity (survives re-runs and later days).",
+    "address_key": "Stable master key of an address (survives re-runs and later days).",
+    "registered_address_key": "Master address key of the registered address (null: not linked).",
+    "business_address_key": "Master address key of the business address (null: not linked).",
+    "legal_representative_masked": "Masked name of the legal representative (张*).",
+    "contact_phone_pseudonym": "Keyed HMAC-SHA-256 pseudonym of the normalised contact phone.",
+    "contact_phone_masked": "Masked contact phone (138****5678).",
+    "address_masked": "Display address: division names and core kept, building, unit and room "
+    "digits masked (no address text beyond that).",
+    "address_role": "What the address is to its record: standard | residence | registered | "
+    "business.",
+    "records": "Source records linked to the master record.",
+    "field_sources": "Which source record each golden field came from (JSON text).",
     "name_masked": "Masked name (张*).",
     "phone_pseudonym": "Keyed HMAC-SHA-256 pseudonym of phone|normalised phone.",
     "phone_masked": "Masked phone (138****5678).",
@@ -53,9 +66,9 @@ DERIVED_COLUMNS: dict[str, str] = {
     "has_population_record": "True when a population feed holds the person.",
     "is_resident": "True for an active person of the population library.",
     "address_id": "Resolved address of the person (no address text).",
-    "source_systems": "The sending systems that hold the person, ';'-separated.",
-    "first_seen_date": "Business date the person first appeared.",
-    "last_seen_date": "Business date the person last appeared.",
+    "source_systems": "The sending systems that hold the master record, ';'-separated.",
+    "first_seen_date": "Business date the master record first appeared.",
+    "last_seen_date": "Business date the master record last appeared.",
     "pseudonym_key_version": "Version of the key the pseudonyms were made with.",
     "feed": "The feed of the source record.",
     "grade": "Match grade: certain | possible | new.",
@@ -63,8 +76,24 @@ DERIVED_COLUMNS: dict[str, str] = {
     "evidence": "Why the record was linked (JSON text; pseudonymous).",
 }
 
-#: tables without a contract of their own whose columns a feed's contract describes
-DESCRIBED_BY = {"persons": "population"}
+#: tables without a contract of their own whose columns a feed's contract describes; a master
+#: table is never described by the contract that shares its dataset name (master/addresses)
+DESCRIBED_BY = {
+    "master.persons": "population",
+    "master.entities": "legal_entity",
+    "master.addresses": "addresses",
+}
+
+#: the dbt sources, one per warehouse schema loaded from the lake
+_SOURCES: dict[str, str] = {
+    LAKE_SCHEMA: "Tables loaded from the lake by zhongtai.warehouse.load_warehouse, the inputs of "
+    "the marts (allow-listed columns: pseudonyms, masked values, codes, times; never raw PII). "
+    "See docs/ZONES.md.",
+    MASTER_SCHEMA: "The master libraries (persons, legal entities, addresses): golden records and "
+    "crosswalks as published for analysts and downstream apps, loaded by "
+    "zhongtai.warehouse.load_warehouse (allow-listed columns; never raw PII, never the "
+    "restricted *_pii internals). See docs/ZONES.md.",
+}
 
 _TYPES = {
     "string": "text",
@@ -102,35 +131,43 @@ def _column_description(name: str, src: str, contract: Contract | None) -> str:
     return DERIVED_COLUMNS.get(src, DERIVED_COLUMNS.get(name, ""))
 
 
+def _contract_of(spec: LakeTableSpec, contracts: dict[str, Contract]) -> Contract | None:
+    if spec.qualified_name in DESCRIBED_BY:
+        return contracts[DESCRIBED_BY[spec.qualified_name]]
+    return None if spec.target_schema == MASTER_SCHEMA else contracts.get(spec.dataset)
+
+
+def _source_table(spec: LakeTableSpec, contract: Contract | None) -> dict[str, Any]:
+    columns = []
+    for name, typ, src in spec.columns:
+        col: dict[str, Any] = {"name": name, "data_type": _data_type(typ)}
+        desc = _column_description(name, src, contract)
+        if desc:
+            col["description"] = desc
+        if src != name:
+            col["meta"] = {"lake_column": src}
+        columns.append(col)
+    return {
+        "name": spec.name,
+        "description": _table_description(spec, contract),
+        "meta": {"zone": spec.zone, "dataset": spec.dataset},
+        "columns": columns,
+    }
+
+
 def render_dbt_sources() -> str:
     """The text of the generated dbt sources file (deterministic).
 
     Returns:
         YAML text: source ``lake`` with one table per allow-listed ``lake.*`` table and
-        ``code_rules``, each column with its type and description.
+        ``code_rules``, source ``master`` with one per ``master.*`` table, each column with
+        its type and description.
     """
     contracts = _contracts()
-    tables: list[dict[str, Any]] = []
+    tables: dict[str, list[dict[str, Any]]] = {schema: [] for schema in _SOURCES}
     for spec in LAKE_TABLES:
-        contract = contracts.get(spec.dataset) or contracts.get(DESCRIBED_BY.get(spec.name, ""))
-        columns = []
-        for name, typ, src in spec.columns:
-            col: dict[str, Any] = {"name": name, "data_type": _data_type(typ)}
-            desc = _column_description(name, src, contract)
-            if desc:
-                col["description"] = desc
-            if src != name:
-                col["meta"] = {"lake_column": src}
-            columns.append(col)
-        tables.append(
-            {
-                "name": spec.name,
-                "description": _table_description(spec, contract),
-                "meta": {"zone": spec.zone, "dataset": spec.dataset},
-                "columns": columns,
-            }
-        )
-    tables.append(
+        tables[spec.target_schema].append(_source_table(spec, _contract_of(spec, contracts)))
+    tables[LAKE_SCHEMA].append(
         {
             "name": "code_rules",
             "description": "Versioned code rules from code_rules/*.yaml, one row per parameter "
@@ -143,14 +180,8 @@ def render_dbt_sources() -> str:
     doc = {
         "version": 2,
         "sources": [
-            {
-                "name": "lake",
-                "description": "Tables loaded from the lake by zhongtai.warehouse.load_warehouse "
-                "(allow-listed columns: pseudonyms, masked values, codes, times; never raw PII). "
-                "See docs/ZONES.md.",
-                "schema": LAKE_SCHEMA,
-                "tables": tables,
-            }
+            {"name": schema, "description": text, "schema": schema, "tables": tables[schema]}
+            for schema, text in _SOURCES.items()
         ],
     }
     body = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=100)

@@ -1,9 +1,9 @@
 """Why is a person's code what it is: the code history with rules, evidence and source records.
 
-Read from the warehouse only (``marts.*`` and the allow-listed ``lake.*`` tables), so an
-explanation carries pseudonyms and masked values, never raw personal data. An operator may
-look a person up by a raw ID number: it is normalised and pseudonymised with the configured
-key here, and neither kept nor echoed.
+Read from the warehouse only (``marts.*``, ``master.*`` and the allow-listed ``lake.*``
+tables), so an explanation carries pseudonyms and masked values, never raw personal data.
+An operator may look a person up by a raw ID number: it is normalised and pseudonymised
+with the configured key here, and neither kept nor echoed.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def _find_person(wh: Warehouse, settings: Settings, who: str, id_type: str) -> d
         raise ZhongtaiError("say whom to explain: an id_pseudonym, a person_key or an ID number")
     select = (
         "select person_key, id_pseudonym, id_masked, name_masked, grid_id, community_code, "
-        "has_population_record, record_status from lake.persons where "
+        "has_population_record, record_status from master.persons where "
     )
     found: list[dict[str, Any]] = []
     what = "person_key"
@@ -211,7 +211,7 @@ def _test_sources(
         "select t.source_platform, t.sample_id, t.business_date, t.result, t.sampled_at, "
         "t.tested_at, t.pool_size, t.delivery_id, c.grade, c.person_key "
         "from lake.nucleic_acid_tests as t "
-        "left join lake.person_crosswalk as c on c.feed = 'nucleic_acid' "
+        "left join master.person_crosswalk as c on c.feed = 'nucleic_acid' "
         "and c.source_system = t.source_platform and c.source_record_id = t.sample_id "
         f"where t.sample_id in ({marks}) and t.business_date <= ? "
         "and (c.person_key = ? or (c.person_key is null and t.id_pseudonym = ?)) "
@@ -265,7 +265,7 @@ def _appeal_sources(
     rows = wh.query(
         "select a.appeal_id, a.decision, a.submitted_at, a.decided_at, a.business_date, "
         "a.delivery_id, c.grade, c.source_system from lake.appeals as a "
-        "left join lake.person_crosswalk as c on c.feed = 'appeals' "
+        "left join master.person_crosswalk as c on c.feed = 'appeals' "
         "and c.source_record_id = a.appeal_id and c.person_key = ? "
         "where a.appeal_id = ? and a.business_date <= ? order by a.business_date",
         [person_key, appeal_id, as_of],

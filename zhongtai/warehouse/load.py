@@ -1,10 +1,13 @@
-"""Load the lake into the warehouse schema ``lake`` (no raw PII).
+"""Load the lake into the warehouse schemas ``lake`` and ``master`` (no raw PII).
 
-Each ``lake.*`` table is built from an explicit allow-list of columns
+Each warehouse table is built from an explicit allow-list of columns
 (pseudonyms, masked values, codes, times): a column not listed here never reaches
 the warehouse, whatever the cleaning or matching steps add to their output.
-Clean feeds are loaded cumulatively (every published partition with date <= D);
-master tables from the partition of D, or the latest one before it.
+Clean feeds are loaded cumulatively (every published partition with date <= D) into
+``lake.*``, the inputs of the dbt marts. The master libraries' golden records and
+crosswalks are loaded from the partition of D, or the latest one before it, into
+``master.*``: the interface analysts and downstream apps query (issue #6). A master
+dataset not published yet loads as an empty table with its declared columns.
 """
 
 from __future__ import annotations
@@ -26,6 +29,17 @@ from zhongtai.warehouse.connect import connect
 log = logging.getLogger(__name__)
 
 LAKE_SCHEMA = "lake"
+MASTER_SCHEMA = "master"
+#: Postgres roles granted read on ``master.*`` when they exist (infra/postgres/init.sql)
+MASTER_READ_ROLES: tuple[str, ...] = ("analyst",)
+#: warehouse objects of earlier releases, dropped on load so no stale copy stays queryable:
+#: (kind, schema, name); staging views first, they read the tables
+RETIRED_OBJECTS: tuple[tuple[str, str, str], ...] = (
+    ("view", "staging", "stg_lake__persons"),
+    ("view", "staging", "stg_lake__person_crosswalk"),
+    ("table", LAKE_SCHEMA, "persons"),
+    ("table", LAKE_SCHEMA, "person_crosswalk"),
+)
 S = pa.string()
 I = pa.int64()  # noqa: E741
 F = pa.float64()
@@ -39,10 +53,10 @@ _LINEAGE = [("delivery_id", S, "_delivery_id"), ("ingested_at", TS, "_ingested_a
 
 @dataclass(frozen=True)
 class LakeTableSpec:
-    """How one ``lake.*`` table is built.
+    """How one warehouse table (``lake.*`` or ``master.*``) is built.
 
     Attributes:
-        name: table name in schema ``lake``.
+        name: table name in ``target_schema``.
         zone: lake zone read.
         dataset: dataset in the zone.
         cumulative: True for all partitions <= D, False for the latest partition <= D.
@@ -50,6 +64,7 @@ class LakeTableSpec:
         fallback_zone: zone read when ``zone`` has nothing (non-PII reference feeds).
         description: what the table holds, for tables without a data contract (master,
             ledger); a feed's table takes its description from the feed's contract.
+        target_schema: warehouse schema of the table (``lake`` or ``master``).
     """
 
     name: str
@@ -59,6 +74,12 @@ class LakeTableSpec:
     columns: tuple[tuple[str, pa.DataType, str], ...]
     fallback_zone: str | None = None
     description: str = ""
+    target_schema: str = LAKE_SCHEMA
+
+    @property
+    def qualified_name(self) -> str:
+        """``schema.name`` in the warehouse."""
+        return f"{self.target_schema}.{self.name}"
 
     @property
     def schema(self) -> pa.Schema:
@@ -72,12 +93,43 @@ def _cols(*spec: tuple[str, pa.DataType] | tuple[str, pa.DataType, str]) -> tupl
 
 _ID = (("id_type", S), ("id_pseudonym", S), ("id_masked", S), ("id_status", S), ("id_valid", B))
 
-LAKE_TABLES: tuple[LakeTableSpec, ...] = (
-    LakeTableSpec(
+
+def _crosswalk(key: str, *extra: tuple[str, pa.DataType]) -> tuple:
+    """Columns of a master crosswalk: source record -> master key, with grade and evidence."""
+    return _cols(
+        ("feed", S),
+        ("source_system", S),
+        ("source_record_id", S),
+        *extra,
+        (key, S),
+        ("grade", S),
+        ("score", F),
+        ("evidence", S),
+        ("business_date", D),
+    )
+
+
+def _master(name: str, columns: tuple, description: str) -> LakeTableSpec:
+    """A ``master.*`` table: the latest ``master/<name>`` partition up to the business date."""
+    return LakeTableSpec(
+        name, "master", name, False, columns, description=description, target_schema=MASTER_SCHEMA
+    )
+
+
+#: golden records' lineage columns shared by the entity and address libraries
+_GOLDEN_LINEAGE = _cols(
+    ("source_systems", S),
+    ("records", I),
+    ("first_seen_date", D),
+    ("last_seen_date", D),
+    ("field_sources", S),
+)
+
+#: the master libraries as published (issue #6); their *_pii and *_key_log datasets are
+#: matching internals and never loaded
+MASTER_TABLES: tuple[LakeTableSpec, ...] = (
+    _master(
         "persons",
-        "master",
-        "persons",
-        False,
         _cols(
             ("person_key", S),
             ("id_type", S),
@@ -100,27 +152,67 @@ LAKE_TABLES: tuple[LakeTableSpec, ...] = (
             ("last_seen_date", D),
             ("pseudonym_key_version", S),
         ),
-        description="Master person snapshot (master/persons) as of the business date: "
+        "Master person snapshot (master/persons) as of the business date: "
         "golden records with pseudonyms and masked values.",
     ),
-    LakeTableSpec(
+    _master(
         "person_crosswalk",
-        "master",
-        "person_crosswalk",
-        False,
-        _cols(
-            ("feed", S),
-            ("source_system", S),
-            ("source_record_id", S),
-            ("person_key", S),
-            ("grade", S),
-            ("score", F),
-            ("evidence", S),
-            ("business_date", D),
-        ),
-        description="Every source record's master person key, match grade, score and "
+        _crosswalk("person_key"),
+        "Every source record's master person key, match grade, score and "
         "evidence (master/person_crosswalk) as of the business date.",
     ),
+    _master(
+        "entities",
+        _cols(
+            ("entity_key", S),
+            ("uscc", S),
+            ("entity_name", S),
+            ("entity_type", S),
+            ("industry_code", S),
+            ("status", S),
+            ("established_date", D),
+            ("legal_representative_masked", S),
+            ("contact_phone_pseudonym", S),
+            ("contact_phone_masked", S),
+            ("registered_address_key", S),
+            ("business_address_key", S),
+        )
+        + _GOLDEN_LINEAGE,
+        "Master legal-entity snapshot (master/entities) as of the business date: golden "
+        "records with the registry's public fields, masked representative and phone.",
+    ),
+    _master(
+        "entity_crosswalk",
+        _crosswalk("entity_key"),
+        "Every legal_entity source record's master entity key, match grade, score and "
+        "evidence (master/entity_crosswalk) as of the business date.",
+    ),
+    # building/unit/room identify a dwelling (as for lake.addresses): address_masked only
+    _master(
+        "addresses",
+        _cols(
+            ("address_key", S),
+            ("address_id", S),
+            ("community_code", S),
+            ("grid_id", S),
+            ("address_masked", S),
+        )
+        + _GOLDEN_LINEAGE,
+        "Master address snapshot (master/addresses) as of the business date: golden "
+        "records with community, grid and a masked display address (no address text).",
+    ),
+    _master(
+        "address_crosswalk",
+        _crosswalk("address_key", ("address_role", S)),
+        "Every source record's address (standard, residence, registered, business) with its "
+        "master address key, match grade, score and evidence (master/address_crosswalk) as "
+        "of the business date.",
+    ),
+)
+
+#: every table loaded from the lake: the master libraries, then the feeds and the ledger
+LAKE_TABLES: tuple[LakeTableSpec, ...] = (
+    *MASTER_TABLES,
     LakeTableSpec(
         "nucleic_acid_tests",
         "clean",
@@ -288,6 +380,14 @@ FORBIDDEN_COLUMNS = frozenset(
         "full_address",
         "raw_record",
         "name_pinyin",
+        # the parts of an address that identify a dwelling, and the entity feed's address text
+        "building",
+        "unit",
+        "room",
+        "longitude",
+        "latitude",
+        "registered_address",
+        "business_address",
     }
 )
 
@@ -298,19 +398,26 @@ def forbidden_column(name: str, pii_columns: frozenset[str] = FORBIDDEN_COLUMNS)
 
 
 def check_allow_lists(pii_columns: frozenset[str] = FORBIDDEN_COLUMNS) -> None:
-    """Raise ZhongtaiError if an allow-list source column is PII (a programming guard).
+    """Raise ZhongtaiError if a spec would load PII (a programming guard).
 
     ``name`` is allowed as a *source* column only for reference feeds without persons
-    (a testing round's or a division's name), which are listed explicitly.
+    (a testing round's or a division's name), which are listed explicitly. No spec may
+    read a restricted ``*_pii`` dataset, and no two specs may build the same table.
     """
-    named_things = {"testing_rounds", "divisions"}
+    named_things = {"lake.testing_rounds", "lake.divisions"}
+    seen: set[str] = set()
     for spec in LAKE_TABLES:
+        if spec.qualified_name in seen:
+            raise ZhongtaiError(f"{spec.qualified_name} is declared twice")
+        seen.add(spec.qualified_name)
+        if spec.dataset.endswith("_pii"):
+            raise ZhongtaiError(f"{spec.qualified_name} would load the restricted {spec.dataset}")
         for out, _, src in spec.columns:
             for col in {out, src}:
-                if col == "name" and spec.name in named_things:
+                if col == "name" and spec.qualified_name in named_things:
                     continue
                 if forbidden_column(col, pii_columns):
-                    raise ZhongtaiError(f"lake.{spec.name} would load PII column {col!r}")
+                    raise ZhongtaiError(f"{spec.qualified_name} would load PII column {col!r}")
 
 
 def _conform(spec: LakeTableSpec, table: pa.Table, partition_date: str) -> pa.Table:
@@ -343,7 +450,11 @@ def _conform(spec: LakeTableSpec, table: pa.Table, partition_date: str) -> pa.Ta
 
 
 def read_lake_table(lake: Lake, spec: LakeTableSpec, business_date: dt.date) -> pa.Table:
-    """Build one ``lake.*`` table from the lake as of ``business_date``."""
+    """Build one warehouse table from the lake as of ``business_date``.
+
+    A dataset with no partition up to the date (not published yet, or not built by this
+    deployment) gives an empty table with the declared columns, never an error.
+    """
     day = business_date.isoformat()
     parts = []
     datasets = (
@@ -369,9 +480,11 @@ def read_lake_table(lake: Lake, spec: LakeTableSpec, business_date: dt.date) -> 
 
 
 def load_warehouse(settings: Settings, business_date: dt.date, run_id: str) -> dict[str, int]:
-    """Load the lake as of ``business_date`` into the warehouse schema ``lake``.
+    """Load the lake as of ``business_date`` into the warehouse schemas ``lake`` and ``master``.
 
-    Every table is replaced; re-running the same day gives the same tables.
+    Every table is replaced; re-running the same day gives the same tables. Tables of
+    earlier releases (``RETIRED_OBJECTS``) are dropped; on Postgres the roles of
+    ``MASTER_READ_ROLES`` that exist are granted read on ``master.*``.
 
     Args:
         settings: platform settings (lake and warehouse).
@@ -379,20 +492,28 @@ def load_warehouse(settings: Settings, business_date: dt.date, run_id: str) -> d
         run_id: the pipeline run, recorded in ``lake._load_runs``.
 
     Returns:
-        Rows loaded per ``lake.*`` table (including ``code_rules``).
+        Rows loaded per table, keyed ``schema.name`` (including ``lake.code_rules``).
 
     Raises:
         ZhongtaiError: when the warehouse cannot be opened or a lake partition is malformed.
     """
     check_allow_lists()
     lake = Lake(settings)
-    tables = {spec.name: read_lake_table(lake, spec, business_date) for spec in LAKE_TABLES}
-    tables["code_rules"] = load_code_rules()
+    tables = {
+        (spec.target_schema, spec.name): read_lake_table(lake, spec, business_date)
+        for spec in LAKE_TABLES
+    }
+    tables[(LAKE_SCHEMA, "code_rules")] = load_code_rules()
     counts: dict[str, int] = {}
     with connect(settings) as wh:
-        wh.ensure_schema(LAKE_SCHEMA)
-        for name, table in tables.items():
-            counts[name] = wh.replace_table(LAKE_SCHEMA, name, table)
+        for schema in dict.fromkeys(schema for schema, _ in tables):
+            wh.ensure_schema(schema)
+        for kind, schema, name in RETIRED_OBJECTS:
+            wh.drop_if_exists(kind, schema, name)
+        for (schema, name), table in tables.items():
+            counts[f"{schema}.{name}"] = wh.replace_table(schema, name, table)
+        for role in MASTER_READ_ROLES:
+            wh.grant_read(MASTER_SCHEMA, role)
         run = pa.table(
             {
                 "run_id": [run_id],
@@ -401,5 +522,5 @@ def load_warehouse(settings: Settings, business_date: dt.date, run_id: str) -> d
             }
         )
         wh.replace_table(LAKE_SCHEMA, "_load_runs", run)
-    log.info("loaded lake.* for %s run %s: %s", business_date, run_id, counts)
+    log.info("loaded lake.* and master.* for %s run %s: %s", business_date, run_id, counts)
     return counts

@@ -1,6 +1,6 @@
 {# Every master person with resident flag, age band and the grid its tasks go to. #}
 with persons as (
-    select * from {{ ref('stg_lake__persons') }}
+    select * from {{ ref('stg_master__persons') }}
 ),
 
 addresses as (

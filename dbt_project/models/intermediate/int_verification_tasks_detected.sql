@@ -77,7 +77,7 @@ possible_matches as (
         c.feed || ':' || c.source_system || ':' || c.source_record_id as sample_ids,
         c.business_date as opened_date,
         cast(null as date) as closed_date
-    from {{ ref('stg_lake__person_crosswalk') }} as c
+    from {{ ref('stg_master__person_crosswalk') }} as c
     where c.grade = 'possible' and c.business_date <= {{ business_date() }}
 ),
 

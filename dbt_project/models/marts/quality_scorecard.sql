@@ -43,7 +43,7 @@ matches as (
         count(*) as matched_records,
         sum(case when grade = 'certain' then 1 else 0 end) as certain,
         sum(case when grade = 'possible' then 1 else 0 end) as possible
-    from {{ ref('stg_lake__person_crosswalk') }}
+    from {{ ref('stg_master__person_crosswalk') }}
     where business_date <= {{ business_date() }}
     group by business_date, feed, source_system
 ),

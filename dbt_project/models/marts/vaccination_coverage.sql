@@ -7,13 +7,13 @@ with residents as (
 
 links as (
     select source_system, source_record_id, person_key
-    from {{ ref('stg_lake__person_crosswalk') }}
+    from {{ ref('stg_master__person_crosswalk') }}
     where feed = 'vaccination' and grade <> 'possible'
 ),
 
 persons_by_id as (
     select id_pseudonym, min(person_key) as person_key, count(*) as persons
-    from {{ ref('stg_lake__persons') }}
+    from {{ ref('stg_master__persons') }}
     where id_pseudonym is not null
     group by id_pseudonym
 ),

@@ -8,7 +8,7 @@ with crosswalk as (
         score,
         evidence,
         business_date
-    from {{ source('lake', 'person_crosswalk') }}
+    from {{ source('master', 'person_crosswalk') }}
 ),
 
 latest as (

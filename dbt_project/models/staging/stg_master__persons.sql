@@ -17,7 +17,7 @@ with persons as (
         source_systems,
         first_seen_date,
         last_seen_date
-    from {{ source('lake', 'persons') }}
+    from {{ source('master', 'persons') }}
 )
 
 select * from persons
