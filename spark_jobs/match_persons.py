@@ -415,14 +415,14 @@ def level_patterns(compared: DataFrame) -> list[tuple[tuple[int, ...], int]]:
 
 
 def random_pair_patterns(
-    library: DataFrame, n: int = 20000, seed: int = 7
+    library: DataFrame, n: int = 20000, seed: int = 7, total: int | None = None
 ) -> list[tuple[tuple[int, ...], int]]:
     """Level vectors of random library pairs (to estimate u; almost all are non-matches)."""
     from collections import Counter
 
     from zhongtai.match.compare import compare_columns
 
-    total = library.count()
+    total = library.count() if total is None else total
     if total < 20:
         return []
     frac = min(1.0, 2.0 * n / total)
@@ -436,16 +436,68 @@ def random_pair_patterns(
     return list(Counter(zip(*[out[f"{f}_level"] for f in FIELDS], strict=True)).items())
 
 
-def train_model(compared: DataFrame, library: DataFrame, cfg: MatchingConfig) -> FSModel:
-    """u from random library pairs, m and the prior by EM on the candidate pairs."""
-    from zhongtai.match.weights import estimate_u, train_em
+def labelled_pair_patterns(
+    recs: DataFrame, id_count: int, n: int = 20000
+) -> list[tuple[tuple[int, ...], int]]:
+    """Level vectors of record pairs that share a usable ID and its holder's name: matches.
+
+    The fast path labels pairs for free. The ID is left out of their comparison (it agrees
+    by construction), and so are the birth date and gender read from it: only the values
+    the sending system delivered are compared.
+    """
+    from collections import Counter
+
+    from zhongtai.match.compare import compare_columns
+
+    if id_count < 20:
+        return []
+    share = min(1.0, 3.0 * n / id_count)
+    inputs = F.struct(
+        F.col("rec_ref"),
+        *[
+            F.col(c).cast("string").alias(c)
+            for c in ("name_norm", "name_pinyin", "birth_date", "gender", "phone_norm")
+        ],
+        F.col("address_id").cast("string").alias("address_id"),
+        F.col("community_any").cast("string").alias("community_code"),
+    )
+    bucket = (F.abs(F.xxhash64("id_pseudonym")) % 1_000_000) < int(share * 1_000_000)
+    rows = (
+        recs.where(F.col("fast") & bucket)
+        .groupBy("id_pseudonym")
+        .agg(F.slice(F.array_sort(F.collect_list(inputs)), 1, 2).alias("p"))
+        .where(F.size("p") == 2)
+        .select("p")
+        .limit(n)
+        .collect()
+    )
+    cols: dict[str, list[Any]] = {}
+    for c in CMP_COLUMNS:
+        for side, i in (("l", 0), ("r", 1)):
+            cols[f"{side}_{c}"] = [None if c == "id_digits" else r["p"][i][c] for r in rows]
+    out = compare_columns(cols)
+    return list(Counter(zip(*[out[f"{f}_level"] for f in FIELDS], strict=True)).items())
+
+
+def train_model(
+    compared: DataFrame, library: DataFrame, recs: DataFrame, cfg: MatchingConfig
+) -> FSModel:
+    """u from random library pairs, m from labelled ID pairs, the rest by EM on candidates."""
+    from zhongtai.match.weights import estimate_m, estimate_u, train_em
 
     model = FSModel.from_config(cfg)
-    rnd = random_pair_patterns(library)
+    id_count = library.count()
+    rnd = random_pair_patterns(library, total=id_count)
     if rnd:
         learned_u = estimate_u(model, rnd, cfg.em_floor)
         model.u = {f: learned_u[f] if f in cfg.u_from_random else model.u[f] for f in model.u}
         model.trained["random_pairs"] = sum(n for _, n in rnd)
+    if cfg.m_from_id_pairs:
+        labelled = labelled_pair_patterns(recs, id_count)
+        if labelled:
+            learned_m = estimate_m(model, labelled, cfg.em_floor)
+            model.m = {f: learned_m[f] if f in cfg.m_from_id_pairs else model.m[f] for f in model.m}
+            model.trained["labelled_pairs"] = sum(n for _, n in labelled)
     patterns = level_patterns(compared)
     pairs = sum(n for _, n in patterns)
     if cfg.em_enabled and pairs >= cfg.em_min_pairs:
@@ -458,7 +510,9 @@ def train_model(compared: DataFrame, library: DataFrame, cfg: MatchingConfig) ->
             learn=cfg.em_learn,
             learn_prior=cfg.em_learn_prior,
         )
-        trained.trained["random_pairs"] = model.trained.get("random_pairs", 0)
+        for k in ("random_pairs", "labelled_pairs"):
+            if k in model.trained:
+                trained.trained[k] = model.trained[k]
         return trained
     model.trained["pairs"] = pairs
     model.trained["em"] = "skipped: too few candidate pairs" if cfg.em_enabled else "disabled"
@@ -758,20 +812,34 @@ def _trust_expr(trust: dict[str, int]) -> Column:
     return expr
 
 
-def _order(rule: tuple[str, ...], value: Column) -> list[Column]:
-    cols: list[Column] = [value.isNull().asc()]  # a record with the value before one without
+_LAST = 1 << 62  # sorts after every real timestamp in an ascending key
+
+
+def _desc_nulls_last(c: Column) -> Column:
+    """An ascending sort key that orders ``c`` descending with nulls last (c: timestamp)."""
+    return F.coalesce(-F.unix_micros(c), F.lit(_LAST))
+
+
+def _order_key(rule: tuple[str, ...], value: Column) -> Column:
+    """One struct whose ascending order is the survivorship order of ``rule``.
+
+    A record with the value comes before one without; then the rule's criteria; the record
+    reference breaks ties, so the pick is deterministic.
+    """
+    keys: list[Column] = [value.isNull().cast("int")]
     for r in rule:
         if r == "trust":
-            cols.append(F.col("_trust").asc())
+            keys.append(F.col("_trust"))
         elif r == "recent":
-            cols += [
-                F.col("updated_at").desc_nulls_last(),
-                F.col("business_date").desc(),
-                F.col("_ingested_at").desc_nulls_last(),
+            keys += [
+                _desc_nulls_last(F.col("updated_at")),
+                -F.unix_date(F.col("business_date")),
+                _desc_nulls_last(F.col("_ingested_at")),
             ]
         elif r == "complete":
-            cols.append(F.col("_complete").desc())
-    return cols + [F.col("rec_ref").asc()]
+            keys.append(-F.col("_complete"))
+    keys.append(F.col("rec_ref"))
+    return F.struct(*[k.alias(f"k{i}") for i, k in enumerate(keys)])
 
 
 def transform_golden(linked: DataFrame, cfg: MatchingConfig) -> DataFrame:
@@ -809,21 +877,19 @@ def transform_golden(linked: DataFrame, cfg: MatchingConfig) -> DataFrame:
         "residence": ("trust", "recent"),
         "demographics": ("trust", "recent"),
     }
-    out = linked.select("person_key").distinct()
+    # one aggregation: each field group's record is the min_by of its survivorship order
+    # (one shuffle, instead of a window and a join per group)
+    picks = []
     for g, (value, cols) in groups.items():
-        order = _order(cfg.survivorship.get(g, defaults[g]), value)
-        w = Window.partitionBy("person_key").orderBy(*order)
-        pick = (
-            df.withColumn("_rn", F.row_number().over(w))
-            .where("_rn = 1")
-            .select(
-                "person_key",
-                F.when(value.isNotNull(), F.col("rec_ref")).alias(f"_src_{g}"),
-                *[F.when(value.isNotNull(), F.col(c)).alias(f"{g}__{c}") for c in cols],
-            )
+        order = _order_key(cfg.survivorship.get(g, defaults[g]), value)
+        pick = F.struct(
+            value.isNotNull().alias("_has"),
+            F.col("rec_ref").alias("_src"),
+            *[F.col(c).alias(c) for c in cols],
         )
-        out = out.join(pick, "person_key")
-    agg = linked.groupBy("person_key").agg(
+        picks.append(F.min_by(pick, order).alias(f"_pick_{g}"))
+    agg = df.groupBy("person_key").agg(
+        *picks,
         F.max(F.when(F.col("feed") == "population", 1).otherwise(0)).alias("_has_pop"),
         F.concat_ws(
             ";", F.sort_array(F.collect_set(F.concat_ws(":", "feed", "source_system")))
@@ -832,12 +898,18 @@ def transform_golden(linked: DataFrame, cfg: MatchingConfig) -> DataFrame:
         F.max("business_date").alias("last_seen_date"),
         F.max("pseudonym_key_version").alias("pseudonym_key_version"),
         F.count("*").alias("records"),
-        F.min(F.when(F.col("grade") == "possible", 1).otherwise(0)).alias("_all_possible"),
     )
-    g = out.join(agg, "person_key")
+    g = agg.select(
+        "*",
+        *[
+            F.when(F.col(f"_pick_{grp}._has"), F.col(f"_pick_{grp}.{c}")).alias(f"{grp}__{c}")
+            for grp, (_, cols) in groups.items()
+            for c in (*cols, "_src")
+        ],
+    )
     has_pop = F.col("_has_pop") == 1
     status = F.coalesce(F.col("residence__record_status"), F.lit("active"))
-    sources = F.to_json(F.struct(*[F.col(f"_src_{k}").alias(k) for k in groups]))
+    sources = F.to_json(F.struct(*[F.col(f"{k}___src").alias(k) for k in groups]))
     return g.select(
         "person_key",
         F.coalesce("id__id_type", F.lit("resident_id")).alias("id_type"),
@@ -911,7 +983,7 @@ def transform(
     library = transform_library(recs).localCheckpoint()
     residue = transform_residue(recs, library).localCheckpoint()
     compared = transform_compare(transform_candidates(residue, library, cfg)).localCheckpoint()
-    model = train_model(compared, library, cfg)
+    model = train_model(compared, library, recs, cfg)
     scored = transform_score(compared, model, cfg).localCheckpoint()
     decided = transform_decide(scored, residue, cfg, model).localCheckpoint()
     fast = recs.where("fast").select(

@@ -184,3 +184,42 @@ def test_exact_id_links_and_stable_keys(settings, spark):
     }
     assert xw2[("nucleic_acid", "S4")] == keys[("population", "h1")]
     assert all(xw2[k] == v for k, v in keys.items())
+
+
+def test_labelled_pairs_are_records_sharing_an_id(spark):
+    """m is learned from pairs the fast path labels: two records of one ID and one name."""
+    from zhongtai.spark.jobs import load_job
+
+    job = load_job("match_persons")
+    rows = []
+    for i in range(30):
+        pid = f"{i:064x}"
+        second = "张三" if i >= 3 else "張三"  # three traditional forms: same pinyin
+        for j, name in enumerate(("张三", second)):
+            rows.append(
+                {
+                    "rec_ref": f"population:hukou:{i}-{j}",
+                    "id_pseudonym": pid,
+                    "fast": True,
+                    "name_norm": name,
+                    "name_pinyin": "zhang san",
+                    "birth_date": dt.date(1980, 1, 1) if i < 10 else None,
+                    "gender": "male",
+                    "phone_norm": "13800000000",
+                    "address_id": "A1" if j == 0 or i % 2 else "A2",
+                    "community_any": "110105001001",
+                }
+            )
+    # a conflicting record (not fast) never makes a labelled pair
+    rows.append({**rows[0], "rec_ref": "nucleic_acid:city:x", "fast": False, "name_norm": "李四"})
+    recs = spark.createDataFrame(pa.Table.from_pylist(rows).to_pandas())
+    pats = dict(job.labelled_pair_patterns(recs, id_count=30))
+    assert sum(pats.values()) == 30
+    fields = job.FIELDS
+    name_lv = [p[fields.index("name")] for p, n in pats.items() for _ in range(n)]
+    assert (name_lv.count(0), name_lv.count(1)) == (27, 3)
+    assert all(p[fields.index("id_number")] == -1 for p in pats)  # the ID is never compared
+    birth = [p[fields.index("birth_date")] for p, n in pats.items() for _ in range(n)]
+    assert (birth.count(0), birth.count(-1)) == (10, 20)  # only delivered dates compared
+    addr = [p[fields.index("address")] for p, n in pats.items() for _ in range(n)]
+    assert (addr.count(0), addr.count(1)) == (15, 15)  # A2 in the same community

@@ -8,7 +8,7 @@ import pytest
 
 from zhongtai.errors import ConfigError, ZhongtaiError
 from zhongtai.match.config import load_matching_config, parse_matching_config
-from zhongtai.match.weights import FSModel, estimate_u, score_levels, train_em
+from zhongtai.match.weights import FSModel, estimate_m, estimate_u, score_levels, train_em
 
 
 def _mixture(n_match: int, n_non: int, seed: int = 3) -> list[tuple[tuple[int, ...], int]]:
@@ -82,4 +82,31 @@ def test_thresholds_are_checked():
     raw = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
     raw["thresholds"]["possible"] = 0.999
     with pytest.raises(ConfigError, match="possible <= certain"):
+        parse_matching_config(raw)
+
+
+def test_m_from_labelled_pairs_ignores_fields_not_compared():
+    """Labelled pairs carry no ID comparison (-1): id_number keeps its configured m."""
+    model = FSModel.from_config(load_matching_config())
+    # 80 % same name, 15 % same pinyin, 5 % similar; birth date delivered by half of them
+    pats = [((0, -1, 0, 0, 0, -1), 80), ((1, -1, -1, 0, 2, -1), 15), ((2, -1, 1, 0, 0, -1), 5)]
+    m = estimate_m(model, pats, 1e-4)
+    assert m["name"][0] == pytest.approx(0.8, abs=1e-3)
+    assert m["name"][1] == pytest.approx(0.15, abs=1e-3)
+    assert m["name"][3] == pytest.approx(1e-4, rel=0.01)  # never seen: the floor
+    assert m["birth_date"][0] == pytest.approx(80 / 85, abs=1e-3)
+    assert m["id_number"] == model.m["id_number"]
+    # too few observations keep the configured value
+    assert estimate_m(model, [((0, -1, 0, 0, 0, -1), 10)], 1e-4)["name"] == model.m["name"]
+
+
+def test_learned_field_lists_are_checked():
+    import yaml
+
+    from zhongtai.match.config import DEFAULT_PATH
+
+    raw = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+    assert parse_matching_config(raw).m_from_id_pairs  # the shipped model learns from labels
+    raw["model"]["m_from_id_pairs"] = ["name", "shoe_size"]
+    with pytest.raises(ConfigError, match="unknown fields .'shoe_size'."):
         parse_matching_config(raw)

@@ -39,6 +39,7 @@ class MatchingConfig:
     em_learn: tuple[str, ...]
     em_learn_prior: bool
     u_from_random: tuple[str, ...]
+    m_from_id_pairs: tuple[str, ...]
     fields: dict[str, FieldSpec]
     certain: float
     possible: float
@@ -84,6 +85,10 @@ def parse_matching_config(raw: dict[str, Any], where: str = "matching config") -
     if not 0 < prior < 1:
         raise ConfigError(f"{where}: model.prior_match_probability must lie in (0, 1)")
     block = _need(raw, "blocking", where)
+    for key in ("u_from_random_pairs", "m_from_id_pairs"):
+        unknown = sorted(set(model.get(key, ())) - set(FIELDS))
+        if unknown:
+            raise ConfigError(f"{where}: model.{key} names unknown fields {unknown}; use {FIELDS}")
     surv = raw.get("survivorship", {})
     return MatchingConfig(
         version=str(raw.get("version", "unversioned")),
@@ -101,6 +106,7 @@ def parse_matching_config(raw: dict[str, Any], where: str = "matching config") -
         em_learn=tuple(em.get("learn", FIELDS)),
         em_learn_prior=bool(em.get("learn_prior", True)),
         u_from_random=tuple(model.get("u_from_random_pairs", FIELDS)),
+        m_from_id_pairs=tuple(model.get("m_from_id_pairs", ())),
         fields=fields,
         certain=certain,
         possible=possible,

@@ -6,6 +6,9 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from zhongtai.clean.columns import PERSON_FEEDS
 from zhongtai.lake import Lake
 from zhongtai.settings import Settings
@@ -69,30 +72,38 @@ def build_person_master(settings: Settings, business_date: dt.date, run_id: str)
         ("person_key_log", out.key_log),
     ):
         local = lake.new_staging_dir(f"master-{name}-{day}")
-        df.coalesce(1).write.mode("overwrite").parquet(str(local))
+        # as many files as the last stage has tasks: coalesce(1) would pull the whole last
+        # stage (golden records, evidence) into one task
+        df.write.mode("overwrite").parquet(str(local))
         lake.publish_dir("master", name, business_date, local, run_id)
     lake.write_bytes(
         f"master/{MODEL_DATASET}/date={day}/run={run_id}/model.json",
         out.model.to_json().encode("utf-8"),
     )
-    xw = lake.read_table("master", "person_crosswalk", business_date)
-    grades: dict[str, int] = {}
-    for g in xw.column("grade").to_pylist():
-        grades[g] = grades.get(g, 0) + 1
-    persons = lake.read_table("master", "persons", business_date).select(["is_resident"])
-    events = lake.read_table("master", "person_key_log", business_date).column("event").to_pylist()
+    xw = lake.read_table("master", "person_crosswalk", business_date, ["grade"])
+    grades = _value_counts(xw, "grade")
+    persons = lake.read_table("master", "persons", business_date, ["is_resident"])
+    events = _value_counts(lake.read_table("master", "person_key_log", business_date), "event")
     return MatchReport(
         business_date=business_date,
         records=sum(grades.values()),
         persons=persons.num_rows,
-        residents=sum(1 for v in persons.column("is_resident").to_pylist() if v),
+        residents=int(pc.sum(persons.column("is_resident")).as_py() or 0),
         linked_certain=grades.get("certain", 0),
         linked_possible=grades.get("possible", 0),
         new_records=grades.get("new", 0),
-        merges=events.count("merge"),
-        splits=events.count("split"),
+        merges=events.get("merge", 0),
+        splits=events.get("split", 0),
         model_version=out.model.version,
     )
+
+
+def _value_counts(table: pa.Table | None, column: str) -> dict[str, int]:
+    """How often each value of ``column`` occurs (an empty dict for no table)."""
+    if table is None or table.num_rows == 0:
+        return {}
+    counts = pc.value_counts(table.column(column)).to_pylist()
+    return {c["values"]: c["counts"] for c in counts}
 
 
 def read_match_model(settings: Settings, business_date: dt.date) -> str | None:

@@ -107,6 +107,34 @@ class FSModel:
             raise ZhongtaiError(f"match model JSON is malformed ({e}); re-run matching") from None
 
 
+def level_frequencies(
+    model: FSModel,
+    patterns: Iterable[tuple[Pattern, int]],
+    floor: float,
+    fallback: dict[str, list[float]],
+    min_pairs: int = 50,
+) -> dict[str, list[float]]:
+    """Per field, how often each level occurs among ``patterns`` (kept within ``floor``).
+
+    A field observed in fewer than ``min_pairs`` pairs keeps its ``fallback`` values.
+    """
+    out: dict[str, list[float]] = {}
+    counts = {f: [0.0] * len(fallback[f]) for f in model.fields}
+    for pattern, n in patterns:
+        for f, lv in zip(model.fields, pattern, strict=True):
+            if lv >= 0:
+                counts[f][lv] += n
+    for f in model.fields:
+        total = sum(counts[f])
+        if total < min_pairs:
+            out[f] = list(fallback[f])
+            continue
+        probs = [max(floor, c / total) for c in counts[f]]
+        s = sum(probs)
+        out[f] = [p / s for p in probs]
+    return out
+
+
 def estimate_u(
     model: FSModel, patterns: Iterable[tuple[Pattern, int]], floor: float
 ) -> dict[str, list[float]]:
@@ -115,21 +143,19 @@ def estimate_u(
     A level never seen among random pairs gets ``floor``; an unobserved field keeps
     the model's value.
     """
-    u: dict[str, list[float]] = {}
-    counts = {f: [0.0] * len(model.u[f]) for f in model.fields}
-    for pattern, n in patterns:
-        for f, lv in zip(model.fields, pattern, strict=True):
-            if lv >= 0:
-                counts[f][lv] += n
-    for f in model.fields:
-        total = sum(counts[f])
-        if total < 50:
-            u[f] = list(model.u[f])
-            continue
-        probs = [max(floor, c / total) for c in counts[f]]
-        s = sum(probs)
-        u[f] = [p / s for p in probs]
-    return u
+    return level_frequencies(model, patterns, floor, model.u)
+
+
+def estimate_m(
+    model: FSModel, patterns: Iterable[tuple[Pattern, int]], floor: float
+) -> dict[str, list[float]]:
+    """m probabilities from the level counts of labelled matching pairs.
+
+    The person linker labels pairs for free: two records that carry the same valid ID and
+    agree on the name are the same person. Learning m from them needs no EM, and so cannot
+    take "same household" for "same person" the way EM can on blocks full of families.
+    """
+    return level_frequencies(model, patterns, floor, model.m)
 
 
 def train_em(
