@@ -127,14 +127,38 @@ def extract_records(spark: SparkSession, paths: dict[str, list[str]]) -> DataFra
 
 
 # ---------------------------------------------------------------- 0. prepare
+RECORD_KEY = ["feed", "source_system", "source_record_id"]
+# more source records with several versions than this: rank them all with a window
+MAX_BROADCAST_VERSIONS = 1_000_000
+
+
 def transform_latest_version(records: DataFrame) -> DataFrame:
-    """Keep the latest version of each source record (a correction supersedes the original)."""
-    w = Window.partitionBy("feed", "source_system", "source_record_id").orderBy(
+    """Keep the latest version of each source record (a correction supersedes the original).
+
+    Most records have one version: only the keys seen more than once (found by a narrow
+    aggregation of the keys) go through the ranking window, so the wide rows are not
+    shuffled for the sake of a few corrections.
+    """
+    w = Window.partitionBy(*RECORD_KEY).orderBy(
         F.col("business_date").desc(),
         F.col("_ingested_at").desc_nulls_last(),
         F.col("_line_number").desc_nulls_last(),
     )
-    return records.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn")
+
+    def latest(df: DataFrame) -> DataFrame:
+        return df.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn")
+
+    versioned = (
+        records.groupBy(*RECORD_KEY).count().where("count > 1").select(*RECORD_KEY)
+    ).localCheckpoint()
+    n = versioned.count()
+    if n == 0:
+        return records
+    if n > MAX_BROADCAST_VERSIONS:
+        return latest(records)
+    keys = F.broadcast(versioned)
+    once = records.join(keys, RECORD_KEY, "left_anti")
+    return once.unionByName(latest(records.join(keys, RECORD_KEY, "left_semi")))
 
 
 def transform_prepare(records: DataFrame) -> DataFrame:
@@ -696,7 +720,7 @@ def transform_stable_keys(
     previous_xw: DataFrame | None,
     business_date: Any,
 ) -> tuple[DataFrame, DataFrame]:
-    """person_key per cluster, reusing yesterday's keys; the merge/split log.
+    """person_key per cluster (``cid``), reusing yesterday's keys; the merge/split log.
 
     A cluster claims the keys that yesterday's key map gave its ID and that yesterday's
     crosswalk gave its records. It keeps the claim of its ID first, else its most common
@@ -785,7 +809,7 @@ def transform_stable_keys(
         F.col("records"),
     )
     log = splits.unionByName(merges).unionByName(new)
-    return assigned.join(keyed.select("cid", "person_key"), "cid"), log
+    return keyed.select("cid", "person_key"), log
 
 
 # ---------------------------------------------------------------- 4. outputs
@@ -965,6 +989,29 @@ FAST_EVIDENCE = json.dumps(
 )
 
 
+def transform_linked(recs: DataFrame, decided: DataFrame, keyed: DataFrame) -> DataFrame:
+    """Every record with its person key, grade, score and evidence.
+
+    Fast-path records reach their key through their ID (``recs`` is partitioned by it, so
+    only the small key map moves); only the residue is joined by record reference.
+    """
+    id_keys = keyed.where(F.col("cid").startswith("I:")).select(
+        F.expr("substring(cid, 3)").alias("id_pseudonym"), "person_key"
+    )
+    fast = (
+        recs.where("fast")
+        .join(id_keys, "id_pseudonym")
+        .withColumn("grade", F.lit("certain"))
+        .withColumn("score", F.lit(1.0))
+        .withColumn("evidence", F.lit(FAST_EVIDENCE))
+    )
+    scored = decided.join(keyed, "cid").select(
+        "rec_ref", "person_key", "grade", "score", "evidence"
+    )
+    residue = recs.where(~F.col("fast")).join(scored, "rec_ref")
+    return fast.unionByName(residue)
+
+
 def transform(
     records: DataFrame,
     previous_pii: DataFrame | None,
@@ -972,11 +1019,18 @@ def transform(
     cfg: MatchingConfig,
     business_date: Any,
 ) -> MatchOutputs:
-    """All transformations, from unioned clean records to the master tables."""
-    # local checkpoints cut the lineage, so that the plans of the later steps stay small
+    """All transformations, from unioned clean records to the master tables.
+
+    The wide records are shuffled once, by ID pseudonym: the identity votes, the fast
+    path, the library and the key lookup all work on that partitioning. The golden records
+    shuffle once more, by person key. Local checkpoints cut the lineage so that the plans
+    of the later steps stay small.
+    """
+    parts = int(records.sparkSession.conf.get("spark.sql.shuffle.partitions") or 8)
     recs = (
         records.transform(transform_latest_version)
         .transform(transform_prepare)
+        .repartition(parts, "id_pseudonym")
         .transform(lambda d: transform_id_owners(d, cfg.name_consistent_max_edits))
         .localCheckpoint()
     )
@@ -995,7 +1049,7 @@ def transform(
     )
     assigned = fast.unionByName(decided)
     keyed, log = transform_stable_keys(assigned, previous_pii, previous_xw, business_date)
-    linked = recs.join(keyed.localCheckpoint(), "rec_ref").localCheckpoint()
+    linked = transform_linked(recs, decided, keyed.localCheckpoint()).localCheckpoint()
     return MatchOutputs(
         persons=transform_golden(linked, cfg),
         crosswalk=transform_crosswalk(linked),
