@@ -75,7 +75,7 @@ class AddressResult:
 
 
 @dataclass
-class _Parsed:
+class ParsedAddress:
     divisions: list[Division]
     core: str
     building: str | None
@@ -192,7 +192,7 @@ class Gazetteer:
         for r in addresses:
             if not r.get("address_id") or not r.get("full_address"):
                 continue
-            p = g._parse(str(r["full_address"]))
+            p = g.parse(str(r["full_address"]))
             b = _num(r.get("building")) or p.building
             u = _num(r.get("unit")) or p.unit
             room = _num(r.get("room")) or p.room
@@ -241,7 +241,7 @@ class Gazetteer:
     def _is_under(self, code: str, ancestor: str) -> bool:
         return any(d.code == ancestor for d in self.chain(code))
 
-    def _parse(self, text: str) -> _Parsed:
+    def parse(self, text: str) -> ParsedAddress:
         s = _REMARK.sub("", _cn_to_digits(remove_spaces(to_halfwidth(text))))
         pos, last_level, alias_used = 0, -1, False
         found: list[Division] = []
@@ -285,7 +285,7 @@ class Gazetteer:
                 rest = rest[: m.start()]
                 break
         core = rest.rstrip("-")
-        return _Parsed(found, core, b, u, r, alias_used)
+        return ParsedAddress(found, core, b, u, r, alias_used)
 
     def resolve(self, raw: str | None, field_name: str = "address") -> AddressResult:
         """Normalise one address and resolve it to a standard address when possible."""
@@ -305,7 +305,7 @@ class Gazetteer:
             )
         if re.search(rf"[{_CN_NUM}]", raw) and _cn_to_digits(raw) != raw:
             repairs.append(Repair(field_name, "chinese_numerals", "chinese_numerals", "digits"))
-        p = self._parse(raw)
+        p = self.parse(raw)
         if p.used_alias:
             repairs.append(
                 Repair(

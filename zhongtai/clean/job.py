@@ -67,7 +67,7 @@ def _latest(table: Any, key: tuple[str, ...]) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-def _geo_rows(
+def geo_rows(
     lake: Lake, dataset: str, upto: dt.date, key: tuple[str, ...]
 ) -> list[dict[str, Any]]:
     zone = "clean" if lake.dates("clean", dataset) else "raw"
@@ -77,9 +77,9 @@ def _geo_rows(
 def load_gazetteer(lake: Lake, business_date: dt.date) -> Gazetteer:
     """The gazetteer of ``business_date`` from the geographic feeds (clean, else raw) <= D."""
     return Gazetteer.from_rows(
-        _geo_rows(lake, "divisions", business_date, ("division_code", "name")),
-        _geo_rows(lake, "addresses", business_date, ("address_id",)),
-        _geo_rows(lake, "grids", business_date, ("grid_id",)),
+        geo_rows(lake, "divisions", business_date, ("division_code", "name")),
+        geo_rows(lake, "addresses", business_date, ("address_id",)),
+        geo_rows(lake, "grids", business_date, ("grid_id",)),
         as_of=business_date,
     )
 
