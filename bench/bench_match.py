@@ -2,10 +2,12 @@
 
 Generates a district (default 50,000 persons, default dirt) into a scratch lake, ingests
 and cleans it, then times ``build_person_master`` and scores it with ``zt eval-match``'s
-metrics. Figures go to stdout and, as JSON, to ``--out``.
+metrics (with ``--libraries``, also the address and entity masters). Figures go to stdout
+and, as JSON, to ``--out``.
 
     .venv/bin/python bench/bench_match.py                       # 50k persons, one day
     .venv/bin/python bench/bench_match.py --persons 1000000 --tests-per-day 2000000
+    .venv/bin/python bench/bench_match.py --libraries persons,addresses,entities
 
 This is a benchmark, not a test: nothing asserts; the figures are for the README.
 Splink, the peer to compare with, is not a dependency of the project. To run it side by
@@ -29,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
-FEEDS_INGEST = (
+# what the person linker needs (the geography first: addresses resolve against it)
+FEEDS_INGEST = FEEDS_CLEAN = (
     "divisions",
     "grids",
     "addresses",
@@ -38,15 +41,7 @@ FEEDS_INGEST = (
     "vaccination",
     "appeals",
 )
-FEEDS_CLEAN = (
-    "divisions",
-    "grids",
-    "addresses",
-    "population",
-    "nucleic_acid",
-    "vaccination",
-    "appeals",
-)
+ENTITY_FEEDS = ("legal_entity",)  # also needed by the address and entity libraries
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", default=None, help="scratch folder (default: a temp folder)")
     p.add_argument("--reuse", action="store_true", help="skip generate/ingest/clean if present")
     p.add_argument("--out", default=None, help="write the figures as JSON here")
+    p.add_argument(
+        "--libraries",
+        default="persons",
+        help="comma-separated: persons, addresses, entities (default: persons)",
+    )
     args = p.parse_args(argv)
 
     from zhongtai.clean import clean_feed
@@ -95,25 +95,52 @@ def main(argv: list[str] | None = None) -> int:
         for feed in FEEDS_CLEAN:
             clean_feed(s, feed, day, "bench")
         figures["prepare_seconds"] = round(time.perf_counter() - t, 1)
-    t = time.perf_counter()
-    report = build_person_master(s, day, f"bench-{int(time.time())}")
-    seconds = time.perf_counter() - t
-    q = evaluate_person_master(s, day)
-    figures |= {
-        "records": report.records,
-        "persons_linked": report.persons,
-        "certain": report.linked_certain,
-        "possible": report.linked_possible,
-        "new": report.new_records,
-        "model": report.model_version,
-        "match_seconds": round(seconds, 1),
-        "records_per_second": round(report.records / seconds, 1) if seconds else None,
-        "precision": round(q.precision, 6),
-        "recall": round(q.recall, 6),
-        "f1": round(q.f1, 6),
-        "bcubed_f1": round(q.bcubed_f1, 6),
-        "cores": os.cpu_count(),
-    }
+    libraries = [x.strip() for x in args.libraries.split(",") if x.strip()]
+    if {"addresses", "entities"} & set(libraries) and not lake.dates("clean", "legal_entity"):
+        for feed in ENTITY_FEEDS:
+            ingest_feed(s, feed, day, "bench")
+            clean_feed(s, feed, day, "bench")
+    if "persons" in libraries:
+        t = time.perf_counter()
+        report = build_person_master(s, day, f"bench-{int(time.time())}")
+        seconds = time.perf_counter() - t
+        q = evaluate_person_master(s, day)
+        figures |= {
+            "records": report.records,
+            "persons_linked": report.persons,
+            "certain": report.linked_certain,
+            "possible": report.linked_possible,
+            "new": report.new_records,
+            "model": report.model_version,
+            "match_seconds": round(seconds, 1),
+            "records_per_second": round(report.records / seconds, 1) if seconds else None,
+            "precision": round(q.precision, 6),
+            "recall": round(q.recall, 6),
+            "f1": round(q.f1, 6),
+            "bcubed_f1": round(q.bcubed_f1, 6),
+        }
+    for lib in ("addresses", "entities"):
+        if lib not in libraries:
+            continue
+        if lib == "addresses":
+            from zhongtai.match.addresses import build_address_master as build
+            from zhongtai.match.addresses import evaluate_address_master as evaluate
+        else:
+            from zhongtai.match.entities import build_entity_master as build
+            from zhongtai.match.entities import evaluate_entity_master as evaluate
+        t = time.perf_counter()
+        rep = build(s, day, f"bench-{lib}-{int(time.time())}")
+        seconds = time.perf_counter() - t
+        q = evaluate(s, day)
+        figures |= {
+            f"{lib}_records": rep.records,
+            f"{lib}_masters": rep.masters,
+            f"{lib}_certain_possible_new": (rep.certain, rep.possible, rep.new),
+            f"{lib}_seconds": round(seconds, 1),
+            f"{lib}_f1": round(q.f1, 6),
+            f"{lib}_bcubed_f1": round(q.bcubed_f1, 6),
+        }
+    figures["cores"] = os.cpu_count()
     for k, v in figures.items():
         print(f"{k:>20}: {v}")
     if args.out:

@@ -3,9 +3,10 @@
 
 For each feed of `data_contracts/`: **ingest** (landing → raw, quarantine, ledger),
 **validate_raw** (Great Expectations suite generated from the contract), **clean**
-(Spark, raw → clean) and **validate_clean**. Then **match_persons** (clean → master
-person library), **build_marts** (lake → warehouse, dbt marts on DuckDB or Postgres)
-and **export** (daily diffs with a manifest written last).
+(Spark, raw → clean) and **validate_clean**. Then the master libraries (clean →
+master): **match_persons**, and **match_addresses** → **match_entities** (an entity's
+addresses are keys of the address library); **build_marts** (lake → warehouse, dbt marts
+on DuckDB or Postgres) and **export** (daily diffs with a manifest written last).
 
 The business date is the data interval's start in Asia/Shanghai (or `business_date`
 in the run conf), so a backfill of day D recomputes exactly D. Every task is one call
@@ -66,6 +67,18 @@ def zt_daily() -> None:
 
         return steps.match(business_date(), run_id())
 
+    @task(task_id="match_addresses", outlets=[zone_asset("master", "addresses")])
+    def match_addresses() -> dict:
+        from zhongtai.pipeline import steps
+
+        return steps.match_addresses(business_date(), run_id())
+
+    @task(task_id="match_entities", outlets=[zone_asset("master", "entities")])
+    def match_entities() -> dict:
+        from zhongtai.pipeline import steps
+
+        return steps.match_entities(business_date(), run_id())
+
     @task(task_id="build_marts", outlets=[zone_asset("warehouse", "marts")])
     def build_marts() -> dict:
         from zhongtai.pipeline import steps
@@ -79,6 +92,9 @@ def zt_daily() -> None:
         return steps.export(business_date(), run_id())
 
     matched = match_persons()
+    addressed = match_addresses()
+    entities = match_entities()
+    addressed >> entities
     geo_cleaned = []
     other_cleaned = []
     for feed in feeds:
@@ -97,7 +113,10 @@ def zt_daily() -> None:
             geo_checked >> cleaned
     for _, checked in other_cleaned + geo_cleaned:
         checked >> matched
-    matched >> build_marts() >> export()
+        checked >> addressed
+    marts = build_marts()
+    [matched, entities] >> marts
+    marts >> export()
 
 
 def _ingest(feed: str) -> dict:

@@ -42,11 +42,12 @@ def bag(tmp_path_factory):
     import json
 
     env = {**os.environ, "PROBE_STATE": str(tmp_path_factory.mktemp("airflow-probe"))}
-    res = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env,
-                         timeout=300)
+    res = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, timeout=300
+    )
     line = next((ln for ln in res.stdout.splitlines() if ln.startswith("PROBE")), None)
     assert line, res.stderr[-2000:]
-    return json.loads(line[len("PROBE"):])
+    return json.loads(line[len("PROBE") :])
 
 
 def test_no_import_errors(bag):
@@ -70,10 +71,15 @@ def test_daily_graph(bag):
         assert tasks[f"validate_raw_{feed}"]["down"] == [f"clean_{feed}"]
         assert f"validate_clean_{feed}" in tasks[f"clean_{feed}"]["down"]
         assert "match_persons" in tasks[f"validate_clean_{feed}"]["down"]
+        assert "match_addresses" in tasks[f"validate_clean_{feed}"]["down"]
         assert tasks[f"ingest_{feed}"]["outlets"] == [f"zhongtai.raw.{feed}"]
         assert tasks[f"clean_{feed}"]["outlets"] == [f"zhongtai.clean.{feed}"]
     # people's records are cleaned only after the geography they are resolved against
     assert "clean_population" in tasks["validate_clean_addresses"]["down"]
     assert tasks["match_persons"]["down"] == ["build_marts"]
+    # an entity's registered and business addresses are keys of the address library
+    assert tasks["match_addresses"]["down"] == ["match_entities"]
+    assert tasks["match_entities"]["down"] == ["build_marts"]
+    assert tasks["match_entities"]["outlets"] == ["zhongtai.master.entities"]
     assert tasks["build_marts"]["down"] == ["export"]
     assert tasks["export"]["down"] == []

@@ -118,13 +118,20 @@ def _check_day(env, run):
     persons = lake.read_table("master", "persons", DAY).to_pylist()
     residents = [p for p in persons if p["is_resident"]]
     assert len(residents) >= PERSONS * 0.8
+    # the entity and address libraries, in the lake and in the warehouse's master schema
+    from zhongtai.warehouse import read_mart
+
+    for lib, key, xw in (("entities", "entity_key", "entity_crosswalk"),
+                         ("addresses", "address_key", "address_crosswalk")):
+        rows = read_mart(settings, f"select count(distinct {key}) as n from master.{lib}")
+        assert rows[0]["n"] == lake.read_table("master", lib, DAY).num_rows > 0, lib
+        links = read_mart(settings, f"select count(*) as n from master.{xw}")
+        assert links[0]["n"] >= rows[0]["n"], lib
     summary = _summary(env)
     assert summary["persons_in_library"] >= len(residents) * 0.9
     assert summary["comparisons"] > 0
     assert summary["assigned"] > 0
     # codes exist for every resident and only for residents
-    from zhongtai.warehouse import read_mart
-
     codes = read_mart(settings, f"select person_key, code from marts.person_codes where "
                                 f"as_of_date = cast('{DAY}' as date)")
     resident_keys = {p["person_key"] for p in residents}
@@ -167,7 +174,9 @@ def _no_pii_in_published(env):
     lake = Lake(_settings(env))
     ids = _raw_ids(env)
     pattern = re.compile(r"\d{17}[\dXx]")
-    for zone in ("exports", "master/persons", "master/person_crosswalk"):
+    zones = ("exports", "master/persons", "master/person_crosswalk", "master/entities",
+             "master/entity_crosswalk", "master/addresses", "master/address_crosswalk")
+    for zone in zones:
         for f in lake.list_files(zone):
             data = lake.read_bytes(f.path)
             if f.path.endswith(".parquet"):
@@ -189,6 +198,25 @@ def test_local_day_runs_through_every_stage(local_day):
 
 def test_local_day_publishes_no_raw_id_numbers(local_day):
     _no_pii_in_published(local_day[0])
+
+
+def test_links_of_every_library_are_explained_and_evaluated(local_day):
+    env, _ = local_day
+    from zhongtai.lake import Lake
+
+    lake = Lake(_settings(env))
+    ent = lake.read_table("master", "entity_crosswalk", DAY).to_pylist()[0]
+    res = _zt(["explain-link", "legal_entity", ent["source_system"], ent["source_record_id"]], env)
+    assert ent["entity_key"] in res.stdout and "grade" in res.stdout
+    addr = [r for r in lake.read_table("master", "address_crosswalk", DAY).to_pylist()
+            if r["address_role"] == "residence"][0]
+    res = _zt(["explain-link", "population", addr["source_system"], addr["source_record_id"],
+               "--library", "address"], env)
+    assert addr["address_key"] in res.stdout
+    for lib in ("persons", "entities", "addresses"):
+        res = _zt(["eval-match", "--date", DAY, "--library", lib], env)
+        f1 = float(re.search(r"pairwise .* F1 ([0-9.]+)", res.stdout).group(1))
+        assert f1 >= 0.98, (lib, res.stdout)
 
 
 def test_status_lists_the_day(local_day):

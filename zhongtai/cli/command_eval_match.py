@@ -1,4 +1,4 @@
-"""``zt eval-match``: person-linking quality against the generator's truth."""
+"""``zt eval-match``: linking quality of a master library against the generator's truth."""
 
 from __future__ import annotations
 
@@ -8,15 +8,28 @@ import argparse
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Register the options."""
     p.add_argument("--date", required=True, help="business date YYYY-MM-DD of the crosswalk")
+    p.add_argument(
+        "--library",
+        choices=("persons", "entities", "addresses"),
+        default="persons",
+        help="which master library to evaluate (default: persons)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Print pairwise precision, recall, F1 and B-cubed."""
     from zhongtai.cli.dates import parse_date
-    from zhongtai.match.evaluate import evaluate_person_master
     from zhongtai.settings import Settings
 
-    q = evaluate_person_master(Settings.from_env(), parse_date(args.date))
+    if args.library == "entities":
+        from zhongtai.match.entities import evaluate_entity_master as evaluate
+    elif args.library == "addresses":
+        from zhongtai.match.addresses import evaluate_address_master as evaluate
+    else:
+        from zhongtai.match.evaluate import evaluate_person_master as evaluate
+
+    q = evaluate(Settings.from_env(), parse_date(args.date))
+    print(f"library             {args.library}")
     print(f"records evaluated   {q.records:,} (not in truth: {q.unmatched_truth:,})")
     print(
         f"pairs  true {q.true_pairs:,}  predicted {q.predicted_pairs:,}  "

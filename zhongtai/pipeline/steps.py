@@ -116,6 +116,28 @@ def match(business_date: str, run_id: str) -> dict[str, Any]:
     )
 
 
+def match_addresses(business_date: str, run_id: str) -> dict[str, Any]:
+    """clean → master address library (Spark)."""
+    from zhongtai.match import build_address_master
+
+    return _run(
+        "match_addresses",
+        run_id,
+        lambda s: build_address_master(s, _date(business_date), run_id),
+    )
+
+
+def match_entities(business_date: str, run_id: str) -> dict[str, Any]:
+    """clean → master legal-entity library (Spark; reads the day's address crosswalk)."""
+    from zhongtai.match import build_entity_master
+
+    return _run(
+        "match_entities",
+        run_id,
+        lambda s: build_entity_master(s, _date(business_date), run_id),
+    )
+
+
 def marts(business_date: str, run_id: str) -> dict[str, Any]:
     """Load the warehouse from the lake and build the dbt marts."""
     from zhongtai.warehouse import build_marts, load_warehouse
