@@ -9,10 +9,10 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export GX_ANALYTICS_ENABLED := false
 export SPARK_LOCAL_IP := 127.0.0.1
 
-.PHONY: help install run test lint bench lock clean
+.PHONY: help install run test lint bench bench-splink lock clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 install: $(STAMP) ## build .venv with every pinned dependency and the zt command (no-op when up to date)
 
@@ -36,6 +36,11 @@ lint: install ## ruff and mypy
 
 bench: install ## the benchmark scripts at their default sizes (figures go to the README; slow)
 	@for b in generate ingest clean match; do echo "== bench/bench_$$b.py"; $(BIN)/python bench/bench_$$b.py || exit 1; done
+
+BENCH_DIR ?= ../bench
+bench-splink: install ## our linker and Splink side by side on the same records (Splink in .venv-bench; slow)
+	@test -x .venv-bench/bin/python || ($(PYTHON) -m venv .venv-bench && .venv-bench/bin/pip install -q "uv==$(UV_VERSION)" && .venv-bench/bin/uv pip install -q --python .venv-bench/bin/python -r bench/requirements-splink.txt)
+	$(BIN)/python bench/bench_vs_splink.py --workdir $(BENCH_DIR)/splink-100k --reuse --out $(BENCH_DIR)/splink-100k/figures.json
 
 lock: ## re-pin requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header -q -o requirements.lock

@@ -10,10 +10,9 @@ and, as JSON, to ``--out``.
     .venv/bin/python bench/bench_match.py --libraries persons,addresses,entities
 
 This is a benchmark, not a test: nothing asserts; the figures are for the README.
-Splink, the peer to compare with, is not a dependency of the project. To run it side by
-side, install it into a separate environment (never into .venv):
-``python -m venv .venv-bench && .venv-bench/bin/pip install splink duckdb pyarrow``
-(not done by this script).
+Splink, the peer to compare with, is not a dependency of the project: the side-by-side run
+is bench/bench_vs_splink.py, with Splink in its own environment .venv-bench built from
+bench/requirements-splink.txt (``make bench-splink``).
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -42,6 +42,48 @@ FEEDS_INGEST = FEEDS_CLEAN = (
     "appeals",
 )
 ENTITY_FEEDS = ("legal_entity",)  # also needed by the address and entity libraries
+BENCH_DAY = dt.date(2026, 11, 1)
+
+
+def bench_settings(work: Path) -> Any:
+    """The scratch settings of a benchmark working folder."""
+    from zhongtai.settings import Settings
+
+    return Settings(
+        lake=str(work / "lake"),
+        warehouse=str(work / "wh" / "zt.duckdb"),
+        state_dir=str(work / "state"),
+        truth_dir=str(work / "truth"),
+        _pseudonym_key="bench-key-not-secret",
+    )
+
+
+def prepare(
+    settings: Any,
+    day: dt.date,
+    persons: int,
+    seed: int,
+    tests_per_day: int | None,
+    reuse: bool,
+) -> float | None:
+    """Generate, ingest and clean one day of a district; seconds taken, or None if reused."""
+    from zhongtai.clean import clean_feed
+    from zhongtai.generate import GenerateConfig, generate
+    from zhongtai.ingest import ingest_feed
+    from zhongtai.lake import Lake
+
+    if reuse and Lake(settings).dates("clean", "population"):
+        return None
+    t = time.perf_counter()
+    generate(
+        settings,
+        GenerateConfig(start=day, end=day, persons=persons, seed=seed, tests_per_day=tests_per_day),
+    )
+    for feed in FEEDS_INGEST:
+        ingest_feed(settings, feed, day, "bench")
+    for feed in FEEDS_CLEAN:
+        clean_feed(settings, feed, day, "bench")
+    return time.perf_counter() - t
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,43 +100,25 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated: persons, addresses, entities (default: persons)",
     )
     args = p.parse_args(argv)
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    logging.getLogger("zhongtai.match").setLevel(logging.INFO)  # time of each linking step
 
     from zhongtai.clean import clean_feed
-    from zhongtai.generate import GenerateConfig, generate
     from zhongtai.ingest import ingest_feed
     from zhongtai.lake import Lake
     from zhongtai.match import build_person_master
     from zhongtai.match.evaluate import evaluate_person_master
-    from zhongtai.settings import Settings
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="zt-bench-match-"))
-    s = Settings(
-        lake=str(work / "lake"),
-        warehouse=str(work / "wh" / "zt.duckdb"),
-        state_dir=str(work / "state"),
-        truth_dir=str(work / "truth"),
-        _pseudonym_key="bench-key-not-secret",
-    )
-    day = dt.date(2026, 11, 1)
+    s = bench_settings(work)
+    day = BENCH_DAY
     lake = Lake(s)
     figures: dict[str, object] = {"persons": args.persons, "workdir": str(work)}
-    if not (args.reuse and lake.dates("clean", "population")):
-        t = time.perf_counter()
-        generate(
-            s,
-            GenerateConfig(
-                start=day,
-                end=day,
-                persons=args.persons,
-                seed=args.seed,
-                tests_per_day=args.tests_per_day,
-            ),
-        )
-        for feed in FEEDS_INGEST:
-            ingest_feed(s, feed, day, "bench")
-        for feed in FEEDS_CLEAN:
-            clean_feed(s, feed, day, "bench")
-        figures["prepare_seconds"] = round(time.perf_counter() - t, 1)
+    took = prepare(s, day, args.persons, args.seed, args.tests_per_day, args.reuse)
+    if took is not None:
+        figures["prepare_seconds"] = round(took, 1)
     libraries = [x.strip() for x in args.libraries.split(",") if x.strip()]
     if {"addresses", "entities"} & set(libraries) and not lake.dates("clean", "legal_entity"):
         for feed in ENTITY_FEEDS:
