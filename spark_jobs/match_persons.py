@@ -19,6 +19,8 @@ load      — done by zhongtai.match.persons (publish per business date).
 from __future__ import annotations
 
 import json
+import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,8 @@ from pyspark.sql import types as T
 
 from zhongtai.match.config import MatchingConfig
 from zhongtai.match.weights import FSModel
+
+log = logging.getLogger("zhongtai.match.persons")
 
 # feed -> (source system column, source record id column)
 PERSON_FEEDS: dict[str, tuple[str | None, str]] = {
@@ -989,6 +993,25 @@ FAST_EVIDENCE = json.dumps(
 )
 
 
+class _Steps:
+    """Materialise each step (a local checkpoint) and log how long it took."""
+
+    def __init__(self) -> None:
+        self.t = time.perf_counter()
+
+    def done(self, name: str, df: DataFrame) -> DataFrame:
+        out = df.localCheckpoint()
+        now = time.perf_counter()
+        log.info("person linking: %s in %.1f s", name, now - self.t)
+        self.t = now
+        return out
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        log.info("person linking: %s in %.1f s", name, now - self.t)
+        self.t = now
+
+
 def transform_linked(recs: DataFrame, decided: DataFrame, keyed: DataFrame) -> DataFrame:
     """Every record with its person key, grade, score and evidence.
 
@@ -1027,19 +1050,23 @@ def transform(
     of the later steps stay small.
     """
     parts = int(records.sparkSession.conf.get("spark.sql.shuffle.partitions") or 8)
-    recs = (
+    step = _Steps()
+    recs = step.done(
+        "records (latest versions, identity votes)",
         records.transform(transform_latest_version)
         .transform(transform_prepare)
         .repartition(parts, "id_pseudonym")
-        .transform(lambda d: transform_id_owners(d, cfg.name_consistent_max_edits))
-        .localCheckpoint()
+        .transform(lambda d: transform_id_owners(d, cfg.name_consistent_max_edits)),
     )
-    library = transform_library(recs).localCheckpoint()
-    residue = transform_residue(recs, library).localCheckpoint()
-    compared = transform_compare(transform_candidates(residue, library, cfg)).localCheckpoint()
+    library = step.done("library", transform_library(recs))
+    residue = step.done("residue", transform_residue(recs, library))
+    compared = step.done(
+        "candidates compared", transform_compare(transform_candidates(residue, library, cfg))
+    )
     model = train_model(compared, library, recs, cfg)
-    scored = transform_score(compared, model, cfg).localCheckpoint()
-    decided = transform_decide(scored, residue, cfg, model).localCheckpoint()
+    step.lap("model trained")
+    scored = step.done("scored", transform_score(compared, model, cfg))
+    decided = step.done("decided", transform_decide(scored, residue, cfg, model))
     fast = recs.where("fast").select(
         "rec_ref",
         F.concat(F.lit("I:"), "id_pseudonym").alias("cid"),
@@ -1048,13 +1075,14 @@ def transform(
         F.lit(FAST_EVIDENCE).alias("evidence"),
     )
     assigned = fast.unionByName(decided)
-    keyed, log = transform_stable_keys(assigned, previous_pii, previous_xw, business_date)
-    linked = transform_linked(recs, decided, keyed.localCheckpoint()).localCheckpoint()
+    keyed, log_df = transform_stable_keys(assigned, previous_pii, previous_xw, business_date)
+    keyed = step.done("stable keys", keyed)
+    linked = step.done("linked", transform_linked(recs, decided, keyed))
     return MatchOutputs(
         persons=transform_golden(linked, cfg),
         crosswalk=transform_crosswalk(linked),
         person_pii=transform_person_pii(linked),
-        key_log=log,
+        key_log=log_df,
         model=model,
     )
 

@@ -106,7 +106,8 @@ def test_learned_field_lists_are_checked():
     from zhongtai.match.config import DEFAULT_PATH
 
     raw = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
-    assert parse_matching_config(raw).m_from_id_pairs  # the shipped model learns from labels
+    raw["model"]["m_from_id_pairs"] = ["name", "phone"]
+    assert parse_matching_config(raw).m_from_id_pairs == ("name", "phone")
     raw["model"]["m_from_id_pairs"] = ["name", "shoe_size"]
     with pytest.raises(ConfigError, match="unknown fields .'shoe_size'."):
         parse_matching_config(raw)

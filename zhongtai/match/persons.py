@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -61,21 +62,31 @@ def build_person_master(settings: Settings, business_date: dt.date, run_id: str)
     prev_xw = (
         lake.stage_in("master", "person_crosswalk", prev_xw_dates[-1:]) if prev_xw_dates else []
     )
-    out = job.main(spark, paths, prev_pii, business_date, cfg, prev_xw)
-    if out is None:
-        log.warning("no clean person records up to %s; master not published", day)
-        return MatchReport(business_date, 0, 0, 0, 0, 0, 0)
-    for name, df in (
-        ("persons", out.persons),
-        ("person_crosswalk", out.crosswalk),
-        ("person_pii", out.person_pii),
-        ("person_key_log", out.key_log),
-    ):
-        local = lake.new_staging_dir(f"master-{name}-{day}")
-        # as many files as the last stage has tasks: coalesce(1) would pull the whole last
-        # stage (golden records, evidence) into one task
-        df.write.mode("overwrite").parquet(str(local))
-        lake.publish_dir("master", name, business_date, local, run_id)
+    # The job partitions the records once by ID pseudonym and relies on that partitioning
+    # surviving its local checkpoints; adaptive execution reports the partitioning of a
+    # checkpointed plan as unknown, which would shuffle the wide records again at each step.
+    aqe = spark.conf.get("spark.sql.adaptive.enabled")
+    spark.conf.set("spark.sql.adaptive.enabled", "false")
+    try:
+        out = job.main(spark, paths, prev_pii, business_date, cfg, prev_xw)
+        if out is None:
+            log.warning("no clean person records up to %s; master not published", day)
+            return MatchReport(business_date, 0, 0, 0, 0, 0, 0)
+        for name, df in (
+            ("persons", out.persons),
+            ("person_crosswalk", out.crosswalk),
+            ("person_pii", out.person_pii),
+            ("person_key_log", out.key_log),
+        ):
+            local = lake.new_staging_dir(f"master-{name}-{day}")
+            # as many files as the last stage has tasks: coalesce(1) would pull the whole last
+            # stage (golden records, evidence) into one task
+            started = time.perf_counter()
+            df.write.mode("overwrite").parquet(str(local))
+            lake.publish_dir("master", name, business_date, local, run_id)
+            log.info("person linking: %s written in %.1f s", name, time.perf_counter() - started)
+    finally:
+        spark.conf.set("spark.sql.adaptive.enabled", aqe or "true")
     lake.write_bytes(
         f"master/{MODEL_DATASET}/date={day}/run={run_id}/model.json",
         out.model.to_json().encode("utf-8"),
