@@ -864,46 +864,17 @@ def build_entity_master(
 
 def load_entity_truth(truth_dir: str | Path, upto: dt.date) -> dict[str, str]:
     """Record reference (``legal_entity:source_system:source_record_id``) → true entity."""
-    import pyarrow.parquet as pq
+    from zhongtai.match.evaluate import load_truth
 
-    root = Path(truth_dir) / "records" / FEED
-    if not root.exists():
-        raise ZhongtaiError(f"no generator truth under {root}; run `zt generate` with ZT_TRUTH set")
-    out: dict[str, str] = {}
-    for f in sorted(root.glob("*.parquet")):
-        if f.stem > upto.isoformat():
-            continue
-        t = pq.read_table(
-            f, columns=["feed", "source_system", "source_record_id", "true_entity_id"]
-        )
-        for fe, ss, sr, te in zip(*[t.column(c).to_pylist() for c in t.column_names], strict=True):
-            if te is not None:
-                out[f"{fe}:{ss}:{sr}"] = te
-    return out
+    return load_truth(truth_dir, upto, (FEED,), "true_entity_id")
 
 
 def evaluate_entity_master(settings: Settings, business_date: dt.date) -> MatchQuality:
     """Quality of the published entity crosswalk of ``business_date`` against the truth."""
-    from zhongtai.lake import Lake
-    from zhongtai.match.evaluate import evaluate_links
+    from zhongtai.match.evaluate import evaluate_crosswalk
 
-    xw = Lake(settings).read_table(
-        "master",
-        "entity_crosswalk",
-        business_date,
-        columns=["feed", "source_system", "source_record_id", "entity_key"],
-    )
-    if xw is None:
-        raise ZhongtaiError(
-            f"no master/entity_crosswalk for {business_date}; run entity matching for that day"
-        )
     truth = load_entity_truth(settings.truth_dir, business_date)
-    cols = [
-        xw.column(c).to_pylist()
-        for c in ("feed", "source_system", "source_record_id", "entity_key")
-    ]
-    links = ((f"{f}:{s}:{r}", k, "") for f, s, r, k in zip(*cols, strict=True))
-    return evaluate_links(links, truth)
+    return evaluate_crosswalk(settings, business_date, "entity_crosswalk", "entity_key", truth)
 
 
 ENTITY_DISPLAY = (

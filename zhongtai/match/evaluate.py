@@ -92,21 +92,25 @@ def evaluate_links(links: Iterable[tuple[str, str, str]], truth: dict[str, str])
     )
 
 
-def load_truth(truth_dir: str | Path, upto: dt.date) -> dict[str, str]:
-    """Record reference (``feed:source_system:source_record_id``) → true person, up to a date."""
+def load_truth(
+    truth_dir: str | Path,
+    upto: dt.date,
+    feeds: tuple[str, ...] = PERSON_FEEDS,
+    true_column: str = "true_person_id",
+) -> dict[str, str]:
+    """Record reference (``feed:source_system:source_record_id``) → the true person (or
+    entity, with ``true_column="true_entity_id"``), for the records of ``feeds`` up to a date."""
     import pyarrow.parquet as pq
 
     root = Path(truth_dir) / "records"
     if not root.exists():
         raise ZhongtaiError(f"no generator truth under {root}; run `zt generate` with ZT_TRUTH set")
     out: dict[str, str] = {}
-    for feed in PERSON_FEEDS:
+    for feed in feeds:
         for f in sorted((root / feed).glob("*.parquet")):
             if f.stem > upto.isoformat():
                 continue
-            t = pq.read_table(
-                f, columns=["feed", "source_system", "source_record_id", "true_person_id"]
-            )
+            t = pq.read_table(f, columns=["feed", "source_system", "source_record_id", true_column])
             for fe, ss, sr, tp in zip(
                 *[t.column(c).to_pylist() for c in t.column_names], strict=True
             ):
@@ -115,24 +119,28 @@ def load_truth(truth_dir: str | Path, upto: dt.date) -> dict[str, str]:
     return out
 
 
-def evaluate_person_master(settings: Settings, business_date: dt.date) -> MatchQuality:
-    """Quality of the published person crosswalk of ``business_date`` against the truth."""
+def evaluate_crosswalk(
+    settings: Settings,
+    business_date: dt.date,
+    dataset: str,
+    key_column: str,
+    truth: dict[str, str],
+) -> MatchQuality:
+    """Quality of a published crosswalk (``master/<dataset>``) against ``truth``."""
     from zhongtai.lake import Lake
 
-    xw = Lake(settings).read_table(
-        "master",
-        "person_crosswalk",
-        business_date,
-        columns=["feed", "source_system", "source_record_id", "person_key"],
-    )
+    cols = ["feed", "source_system", "source_record_id", key_column]
+    xw = Lake(settings).read_table("master", dataset, business_date, columns=cols)
     if xw is None:
         raise ZhongtaiError(
-            f"no master/person_crosswalk for {business_date}; run matching for that day first"
+            f"no master/{dataset} for {business_date}; run matching for that day first"
         )
-    truth = load_truth(settings.truth_dir, business_date)
-    cols = [
-        xw.column(c).to_pylist()
-        for c in ("feed", "source_system", "source_record_id", "person_key")
-    ]
-    links = ((f"{f}:{s}:{r}", k, "") for f, s, r, k in zip(*cols, strict=True))
+    values = [xw.column(c).to_pylist() for c in cols]
+    links = ((f"{f}:{s}:{r}", k, "") for f, s, r, k in zip(*values, strict=True))
     return evaluate_links(links, truth)
+
+
+def evaluate_person_master(settings: Settings, business_date: dt.date) -> MatchQuality:
+    """Quality of the published person crosswalk of ``business_date`` against the truth."""
+    truth = load_truth(settings.truth_dir, business_date)
+    return evaluate_crosswalk(settings, business_date, "person_crosswalk", "person_key", truth)
