@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 # what the person linker needs (the geography first: addresses resolve against it)
-FEEDS_INGEST = FEEDS_CLEAN = (
+FEEDS_CLEAN = (
     "divisions",
     "grids",
     "addresses",
@@ -65,6 +65,7 @@ def prepare(
     seed: int,
     tests_per_day: int | None,
     reuse: bool,
+    feeds: tuple[str, ...] = FEEDS_CLEAN,
 ) -> float | None:
     """Generate, ingest and clean one day of a district; seconds taken, or None if reused."""
     from zhongtai.clean import clean_feed
@@ -79,9 +80,9 @@ def prepare(
         settings,
         GenerateConfig(start=day, end=day, persons=persons, seed=seed, tests_per_day=tests_per_day),
     )
-    for feed in FEEDS_INGEST:
+    for feed in feeds:
         ingest_feed(settings, feed, day, "bench")
-    for feed in FEEDS_CLEAN:
+    for feed in feeds:
         clean_feed(settings, feed, day, "bench")
     return time.perf_counter() - t
 
@@ -99,6 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         default="persons",
         help="comma-separated: persons, addresses, entities (default: persons)",
     )
+    p.add_argument(
+        "--skip-feeds",
+        default="",
+        help="comma-separated person-bearing feeds not to ingest and link (e.g. vaccination: "
+        "then the run is the population library plus the tests)",
+    )
+    p.add_argument("--prepare-only", action="store_true", help="stop after generate/ingest/clean")
     args = p.parse_args(argv)
     import logging
 
@@ -116,9 +124,17 @@ def main(argv: list[str] | None = None) -> int:
     day = BENCH_DAY
     lake = Lake(s)
     figures: dict[str, object] = {"persons": args.persons, "workdir": str(work)}
-    took = prepare(s, day, args.persons, args.seed, args.tests_per_day, args.reuse)
+    skip = {x.strip() for x in args.skip_feeds.split(",") if x.strip()}
+    unknown = skip - {"population", "nucleic_acid", "vaccination", "appeals"}
+    if unknown:
+        p.error(f"--skip-feeds: not a person-bearing feed: {', '.join(sorted(unknown))}")
+    feeds = tuple(f for f in FEEDS_CLEAN if f not in skip)
+    took = prepare(s, day, args.persons, args.seed, args.tests_per_day, args.reuse, feeds)
     if took is not None:
         figures["prepare_seconds"] = round(took, 1)
+    if args.prepare_only:
+        print(json.dumps(figures))
+        return 0
     libraries = [x.strip() for x in args.libraries.split(",") if x.strip()]
     if {"addresses", "entities"} & set(libraries) and not lake.dates("clean", "legal_entity"):
         for feed in ENTITY_FEEDS:

@@ -140,8 +140,8 @@ def transform_latest_version(records: DataFrame) -> DataFrame:
     """Keep the latest version of each source record (a correction supersedes the original).
 
     Most records have one version: only the keys seen more than once (found by a narrow
-    aggregation of the keys) go through the ranking window, so the wide rows are not
-    shuffled for the sake of a few corrections.
+    aggregation of a hash of the keys) go through the ranking window, so the wide rows are
+    not shuffled for the sake of a few corrections.
     """
     w = Window.partitionBy(*RECORD_KEY).orderBy(
         F.col("business_date").desc(),
@@ -152,17 +152,21 @@ def transform_latest_version(records: DataFrame) -> DataFrame:
     def latest(df: DataFrame) -> DataFrame:
         return df.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn")
 
+    # the keys are counted as one 64-bit hash (a narrow, map-side combined shuffle); a hash
+    # collision only sends a few more records through the exact ranking below
+    h = F.xxhash64(*RECORD_KEY)
     versioned = (
-        records.groupBy(*RECORD_KEY).count().where("count > 1").select(*RECORD_KEY)
+        records.select(h.alias("_h")).groupBy("_h").count().where("count > 1").select("_h")
     ).localCheckpoint()
     n = versioned.count()
     if n == 0:
         return records
     if n > MAX_BROADCAST_VERSIONS:
         return latest(records)
+    hashed = records.withColumn("_h", h)
     keys = F.broadcast(versioned)
-    once = records.join(keys, RECORD_KEY, "left_anti")
-    return once.unionByName(latest(records.join(keys, RECORD_KEY, "left_semi")))
+    once = hashed.join(keys, "_h", "left_anti").drop("_h")
+    return once.unionByName(latest(hashed.join(keys, "_h", "left_semi").drop("_h")))
 
 
 def transform_prepare(records: DataFrame) -> DataFrame:
@@ -202,15 +206,17 @@ def transform_id_owners(records: DataFrame, max_pinyin_edits: int) -> DataFrame:
             F.first("name_norm", ignorenulls=True).alias("_owner_name"),
         )
     )
-    w = Window.partitionBy("id_pseudonym").orderBy(
-        F.col("_pop").desc(), F.col("_n").desc(), F.col("_first").asc()
+    # the owner is the vote with the most population records, then the most records, then
+    # the first reference: one aggregation on the ID partitioning (no window, no shuffle)
+    owners = votes.groupBy("id_pseudonym").agg(
+        F.min_by(
+            F.struct(F.col("_nk").alias("_owner_key"), "_owner_name"),
+            F.struct(-F.col("_pop"), -F.col("_n"), F.col("_first")),
+        ).alias("_o")
     )
-    owners = (
-        votes.withColumn("_rn", F.row_number().over(w))
-        .where("_rn = 1")
-        .select("id_pseudonym", F.col("_nk").alias("_owner_key"), "_owner_name")
-    )
-    joined = records.join(owners, "id_pseudonym", "left")
+    owners = owners.select("id_pseudonym", "_o._owner_key", "_o._owner_name")
+    # a hash join on the shared partitioning: the wide records are neither moved nor sorted
+    joined = records.join(owners.hint("shuffle_hash"), "id_pseudonym", "left")
     consistent = (
         name_key.isNull()
         | F.col("_owner_key").isNull()
@@ -232,32 +238,36 @@ def _joined_set(c: str) -> Column:
 def transform_library(records: DataFrame) -> DataFrame:
     """Library persons: one per usable ID, with the comparison fields of its own records."""
     fast = records.where("fast")
-    w = Window.partitionBy("id_pseudonym").orderBy(
-        (F.col("feed") == "population").desc(), F.col("name_norm").isNull(), F.col("rec_ref")
+    # the comparison identity is the first population record with a name (else any record
+    # with a name, else any), by reference; one aggregation on the ID partitioning
+    head = F.struct(
+        "name_norm",
+        "name_pinyin",
+        F.coalesce("birth_date_from_id", "birth_date").alias("birth_date"),
+        F.coalesce("gender_from_id", "gender").alias("gender"),
+        F.when(
+            F.coalesce("id_type", F.lit("resident_id")) == "resident_id", F.col("id_number_norm")
+        ).alias("id_digits"),
     )
-    head = (
-        fast.withColumn("_rn", F.row_number().over(w))
-        .where("_rn = 1")
-        .select(
-            "id_pseudonym",
-            "name_norm",
-            "name_pinyin",
-            F.coalesce("birth_date_from_id", "birth_date").alias("birth_date"),
-            F.coalesce("gender_from_id", "gender").alias("gender"),
-            F.when(
-                F.coalesce("id_type", F.lit("resident_id")) == "resident_id",
-                F.col("id_number_norm"),
-            ).alias("id_digits"),
-        )
+    order = F.struct(
+        (F.col("feed") != "population").alias("_not_pop"),
+        F.col("name_norm").isNull().alias("_no_name"),
+        F.col("rec_ref"),
     )
-    sets = fast.groupBy("id_pseudonym").agg(
+    lib = fast.groupBy("id_pseudonym").agg(
+        F.min_by(head, order).alias("_h"),
         _joined_set("phone_norm").alias("phone_norm"),
         _joined_set("address_id").alias("address_id"),
         _joined_set("community_any").alias("community_code"),
     )
-    return head.join(sets, "id_pseudonym").withColumn(
-        "cand_ref", F.concat(F.lit("I:"), "id_pseudonym")
-    )
+    return lib.select(
+        "id_pseudonym",
+        *[F.col(f"_h.{c}").alias(c) for c in ("name_norm", "name_pinyin", "birth_date", "gender")],
+        F.col("_h.id_digits").alias("id_digits"),
+        "phone_norm",
+        "address_id",
+        "community_code",
+    ).withColumn("cand_ref", F.concat(F.lit("I:"), "id_pseudonym"))
 
 
 # ---------------------------------------------------------------- 2. residue

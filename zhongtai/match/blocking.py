@@ -30,24 +30,29 @@ def id_neighbours(digits: str | None) -> list[str]:
         return []
     if digits[17] not in "0123456789X":
         return []
-    out: set[str] = set()
+    # The check sum is linear in the digits, so each candidate's check is one addition on
+    # the body's sum instead of a 17-digit recomputation (170 candidates per number).
     body = digits[:17]
+    b = [ord(c) - 48 for c in body]
+    w = rid.WEIGHTS
+    total = sum(x * y for x, y in zip(b, w, strict=True))
+    want = rid.CHECK_CHARS.index(digits[17])  # the sum mod 11 that gives this check char
+    out: set[str] = set()
     # a wrong check character: the body is right
-    out.add(body + rid.check_char(body))
+    out.add(body + rid.CHECK_CHARS[total % 11])
     for i in range(17):
-        for d in _DIGITS:
-            if d == body[i]:
-                continue
-            cand = body[:i] + d + body[i + 1 :]
-            if rid.check_char(cand) == digits[17]:
-                out.add(cand + digits[17])
-    chars = list(digits)
-    for i in range(17):
-        swapped = chars.copy()
-        swapped[i], swapped[i + 1] = swapped[i + 1], swapped[i]
-        cand = "".join(swapped)
-        if rid.is_valid_check(cand):
-            out.add(cand)
+        bi, wi = b[i], w[i]
+        for d in range(10):
+            if d != bi and (total + wi * (d - bi)) % 11 == want:
+                out.add(body[:i] + chr(48 + d) + body[i + 1 :] + digits[17])
+    for i in range(16):
+        if b[i] != b[i + 1] and (total + (w[i] - w[i + 1]) * (b[i + 1] - b[i])) % 11 == want:
+            out.add(body[:i] + body[i + 1] + body[i] + body[i + 2 :] + digits[17])
+    # the last body digit swapped with the check character
+    if digits[17] != "X":
+        moved = total + w[16] * (ord(digits[17]) - 48 - b[16])
+        if rid.CHECK_CHARS[moved % 11] == body[16]:
+            out.add(body[:16] + digits[17] + body[16])
     out.discard(digits)
     return sorted(out)
 
