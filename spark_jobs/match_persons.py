@@ -391,11 +391,30 @@ def blocking_keys(df: DataFrame, rules: tuple[tuple[str, ...], ...], side: str) 
     return df.select("cand_ref", F.explode(arr).alias("bkey"))
 
 
+# a side derived from the residue with at most this many rows is broadcast to the larger
+# library side, which then is neither shuffled nor sorted
+BROADCAST_ROWS = 2_000_000
+
+
+def _small(df: DataFrame, rows: int) -> DataFrame:
+    return F.broadcast(df) if rows <= BROADCAST_ROWS else df
+
+
 def transform_candidates(residue: DataFrame, library: DataFrame, cfg: MatchingConfig) -> DataFrame:
-    """Candidate pairs (l = residue record, r = library person or another residue record)."""
+    """Candidate pairs (l = residue record, r = library person or another residue record).
+
+    The residue is small next to the library: its keys are broadcast to find the library
+    persons that share one, and the library's comparison fields are fetched only for the
+    persons that became candidates.
+    """
     rkeys = blocking_keys(residue, cfg.blocking_rules, "record").distinct().localCheckpoint()
+    n_rkeys = rkeys.count()
     wanted = rkeys.select("bkey").distinct()
-    pkeys = blocking_keys(library, cfg.blocking_rules, "person").join(wanted, "bkey", "left_semi")
+    pkeys = (
+        blocking_keys(library, cfg.blocking_rules, "person")
+        .join(_small(wanted, n_rkeys), "bkey", "left_semi")
+        .localCheckpoint()
+    )
     sizes = pkeys.groupBy("bkey").count().where(F.col("count") <= cfg.max_block_size)
     pkeys = pkeys.join(sizes.select("bkey"), "bkey", "left_semi")
     to_person = (
@@ -411,8 +430,14 @@ def transform_candidates(residue: DataFrame, library: DataFrame, cfg: MatchingCo
         .where(F.col("a.cand_ref") < F.col("b.cand_ref"))
         .select(F.col("a.cand_ref").alias("l_ref"), F.col("b.cand_ref").alias("r_ref"))
     )
-    pairs = to_person.unionByName(to_record).distinct()
-    sides = library.select("cand_ref", *CMP_COLUMNS).unionByName(
+    pairs = to_person.unionByName(to_record).distinct().localCheckpoint()
+    n_pairs = pairs.count()
+    persons = library.join(
+        _small(pairs.select(F.col("r_ref").alias("cand_ref")).distinct(), n_pairs),
+        "cand_ref",
+        "left_semi",
+    )
+    sides = persons.select("cand_ref", *CMP_COLUMNS).unionByName(
         residue.select("cand_ref", *CMP_COLUMNS)
     )
     left = residue.select(
@@ -593,117 +618,60 @@ def transform_decide(
 ) -> DataFrame:
     """One decision per residue record: (rec_ref, cid, grade, score, evidence).
 
-    Guards: a record links to its best library person only if that person beats the
-    runner-up by ``min_margin_bits`` (else the link is only possible); residue records
-    that link to no person form new persons with the records they match ``certain``
-    directly (a star around the smallest reference, so no chain of weak links merges
-    strangers).
+    The decision itself (best person, margin guard, star clusters of the rest; see
+    ``zhongtai.match.decide``) runs on the driver over the narrow scored pairs; Spark joins
+    each decision back to the per-field evidence of the pair that made it.
     """
-    # a record never links to a person whose name disagrees with its own: households share
-    # phones and addresses, so those alone must not carry a link
-    name_ok = F.col("name_level") != len(cfg.fields["name"].levels) - 1
-    to_person = scored.where(F.col("r_ref").startswith("I:") & (name_ok | ~F.lit(cfg.require_name)))
-    w = Window.partitionBy("l_ref").orderBy(F.col("bits").desc(), F.col("r_ref"))
-    ranked = to_person.withColumn("_rank", F.row_number().over(w))
-    best = ranked.where("_rank = 1")
-    second = ranked.where("_rank = 2").select("l_ref", F.col("bits").alias("_second"))
-    best = best.join(second, "l_ref", "left").withColumn("margin", F.col("bits") - F.col("_second"))
-    grade = F.when(
-        (F.col("probability") >= cfg.certain)
-        & (F.col("margin").isNull() | (F.col("margin") >= cfg.min_margin_bits)),
-        "certain",
-    ).when(F.col("probability") >= cfg.possible, "possible")
-    best = best.withColumn("grade", grade).where(F.col("grade").isNotNull())
-    evidence = _evidence(
-        "scored",
-        model,
-        {
-            "total_bits": F.col("bits"),
-            "probability": F.col("probability"),
-            "margin_bits": F.round("margin", 4),
-            "candidate": F.col("r_ref"),
-        },
+    from zhongtai.match.decide import DecideRules, decide
+
+    spark = scored.sparkSession
+    pairs = scored.select("l_ref", "r_ref", "bits", "probability", "name_level").toPandas()
+    refs = residue.select("cand_ref").toPandas()["cand_ref"]
+    rules = DecideRules(
+        certain=cfg.certain,
+        possible=cfg.possible,
+        min_margin_bits=cfg.min_margin_bits,
+        require_name=cfg.require_name,
+        name_disagree_level=len(cfg.fields["name"].levels) - 1,
     )
-    linked = best.select(
-        F.col("l_ref").alias("cand_ref"),
-        F.col("r_ref").alias("cid"),
-        "grade",
-        F.col("probability").alias("score"),
-        evidence.alias("evidence"),
+    decisions = spark.createDataFrame(
+        decide(pairs, refs, rules),
+        "cand_ref string, cid string, grade string, score double, bits double, "
+        "margin double, ev_l string, ev_r string, rule string",
     )
-    # residue records without a person: new persons, star-clustered among themselves
-    unlinked = residue.select("cand_ref").join(linked.select("cand_ref"), "cand_ref", "left_anti")
-    rr = scored.where(F.col("r_ref").startswith("R:") & (F.col("probability") >= cfg.certain))
-    rr = rr.join(unlinked.withColumnRenamed("cand_ref", "l_ref"), "l_ref", "left_semi").join(
-        unlinked.withColumnRenamed("cand_ref", "r_ref"), "r_ref", "left_semi"
+    fields = scored.select(
+        F.col("l_ref").alias("ev_l"), F.col("r_ref").alias("ev_r"), "fields_json"
     )
-    edges = rr.select("l_ref", "r_ref", "bits", "probability", "fields_json").unionByName(
-        rr.select(
-            F.col("r_ref").alias("l_ref"),
-            F.col("l_ref").alias("r_ref"),
-            "bits",
-            "probability",
-            "fields_json",
-        )
-    )
-    centre = (
-        edges.groupBy("l_ref")
-        .agg(F.min("r_ref").alias("_min"))
-        .select(
-            F.col("l_ref").alias("cand_ref"),
-            F.when(F.col("_min") < F.col("l_ref"), F.col("_min"))
-            .otherwise(F.col("l_ref"))
-            .alias("_c"),
-        )
-    )
-    # a record whose centre is itself pointed elsewhere keeps to its own star
-    c2 = centre.alias("x").join(centre.alias("y"), F.col("x._c") == F.col("y.cand_ref"), "left")
-    centre = c2.select(
-        F.col("x.cand_ref").alias("cand_ref"),
-        F.when(F.col("y._c").isNull() | (F.col("y._c") == F.col("x._c")), F.col("x._c"))
-        .otherwise(F.col("x.cand_ref"))
-        .alias("_c"),
-    )
-    ev_new = (
-        edges.join(centre.withColumnRenamed("cand_ref", "l_ref"), "l_ref")
-        .where(F.col("r_ref") == F.col("_c"))
-        .select(
-            F.col("l_ref").alias("cand_ref"),
-            F.col("probability").alias("_p"),
+    d = decisions.join(fields, ["ev_l", "ev_r"], "left")
+    scalars = {"total_bits": F.col("bits"), "probability": F.col("score")}
+    evidence = (
+        F.when(
+            F.col("rule") == "scored",
             _evidence(
-                "new_person_with_residue",
+                "scored",
                 model,
-                {
-                    "total_bits": F.col("bits"),
-                    "probability": F.col("probability"),
-                    "candidate": F.col("r_ref"),
-                },
-            ).alias("_ev"),
+                {**scalars, "margin_bits": F.round("margin", 4), "candidate": F.col("cid")},
+            ),
+        )
+        .when(
+            F.col("rule") == "new_person_with_residue",
+            _evidence("new_person_with_residue", model, {**scalars, "candidate": F.col("cid")}),
+        )
+        .otherwise(
+            F.to_json(
+                F.struct(
+                    F.lit("no_candidate_above_threshold").alias("rule"),
+                    F.lit(model.version).alias("model_version"),
+                )
+            )
         )
     )
-    new = (
-        unlinked.join(centre, "cand_ref", "left")
-        .join(ev_new, "cand_ref", "left")
-        .select(
-            "cand_ref",
-            F.coalesce("_c", "cand_ref").alias("cid"),
-            F.lit("new").alias("grade"),
-            F.coalesce("_p", F.lit(0.0)).alias("score"),
-            F.coalesce(
-                "_ev",
-                F.to_json(
-                    F.struct(
-                        F.lit("no_candidate_above_threshold").alias("rule"),
-                        F.lit(model.version).alias("model_version"),
-                    )
-                ),
-            ).alias("evidence"),
-        )
-    )
-    return (
-        linked.unionByName(new)
-        .withColumn("rec_ref", F.expr("substring(cand_ref, 3)"))
-        .drop("cand_ref")
+    return d.select(
+        F.expr("substring(cand_ref, 3)").alias("rec_ref"),
+        "cid",
+        "grade",
+        "score",
+        evidence.alias("evidence"),
     )
 
 
@@ -767,8 +735,10 @@ def transform_stable_keys(
             .agg(F.count("*").alias("n"))
             .select("cid", "prev_key", F.lit(0).alias("by_id"), "n")
         )
-    claims = claims.groupBy("cid", "prev_key").agg(
-        F.max("by_id").alias("by_id"), F.sum("n").alias("n")
+    claims = (
+        claims.groupBy("cid", "prev_key")
+        .agg(F.max("by_id").alias("by_id"), F.sum("n").alias("n"))
+        .localCheckpoint()
     )
     wc = Window.partitionBy("cid").orderBy(
         F.col("by_id").desc(), F.col("n").desc(), F.col("prev_key")
@@ -780,8 +750,12 @@ def transform_stable_keys(
     choice = choice.withColumn("_k", F.row_number().over(wk))
     kept = choice.where("_k = 1").select("cid", F.col("prev_key").alias("_kept"))
     clusters = assigned.groupBy("cid").agg(F.count("*").alias("records"))
-    keyed = clusters.join(kept, "cid", "left").withColumn(
-        "person_key", F.coalesce("_kept", _derived_key(F.col("cid")))
+    # the key map and the log both read these: materialised once (the log is written last)
+    choice = choice.localCheckpoint()
+    keyed = (
+        clusters.join(kept, "cid", "left")
+        .withColumn("person_key", F.coalesce("_kept", _derived_key(F.col("cid"))))
+        .localCheckpoint()
     )
     bd = F.lit(business_date).cast("date")
     splits = (
@@ -979,7 +953,7 @@ def transform_golden(linked: DataFrame, cfg: MatchingConfig) -> DataFrame:
 def transform_person_pii(linked: DataFrame) -> DataFrame:
     """Restricted matching internals: the key map from pseudonym to person, with identity fields."""
     own = linked.where(~F.col("id_conflict"))
-    return own.groupBy("person_key", "id_pseudonym").agg(
+    return own.groupBy("id_pseudonym", "person_key").agg(
         F.first("id_number_norm", ignorenulls=True).alias("id_number_norm"),
         F.first("name_norm", ignorenulls=True).alias("name_norm"),
         F.first("name_pinyin", ignorenulls=True).alias("name_pinyin"),
@@ -1031,9 +1005,11 @@ def transform_linked(recs: DataFrame, decided: DataFrame, keyed: DataFrame) -> D
     id_keys = keyed.where(F.col("cid").startswith("I:")).select(
         F.expr("substring(cid, 3)").alias("id_pseudonym"), "person_key"
     )
+    # hash joins that build on the small side: the wide records keep their ID partitioning
+    # (the person_pii aggregation then needs no shuffle) and are not sorted
     fast = (
         recs.where("fast")
-        .join(id_keys, "id_pseudonym")
+        .join(id_keys.hint("shuffle_hash"), "id_pseudonym")
         .withColumn("grade", F.lit("certain"))
         .withColumn("score", F.lit(1.0))
         .withColumn("evidence", F.lit(FAST_EVIDENCE))
@@ -1041,7 +1017,7 @@ def transform_linked(recs: DataFrame, decided: DataFrame, keyed: DataFrame) -> D
     scored = decided.join(keyed, "cid").select(
         "rec_ref", "person_key", "grade", "score", "evidence"
     )
-    residue = recs.where(~F.col("fast")).join(scored, "rec_ref")
+    residue = recs.where(~F.col("fast")).join(F.broadcast(scored), "rec_ref")
     return fast.unionByName(residue)
 
 
