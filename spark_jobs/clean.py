@@ -41,10 +41,11 @@ def transform_rules(df: DataFrame, ctx: CleanContext) -> DataFrame:
     out_schema = output_schema(in_schema, ctx.feed)
     spark = df.sparkSession
     bc = spark.sparkContext.broadcast(ctx)
-    parallelism = spark.sparkContext.defaultParallelism
-    if df.rdd.getNumPartitions() < parallelism:
-        # A delivery is often one file: spread it so every core runs the rules.
-        df = df.repartition(parallelism)
+    # A delivery is often one file written as one Parquet row group: Spark then reads it in
+    # one task, however many splits it plans (the other splits hold no row group), and the
+    # rules ran on one core (population of 1M persons: one core for most of an hour). The
+    # rules cost far more than a round-robin shuffle of the raw rows, so always spread them.
+    df = df.repartition(2 * spark.sparkContext.defaultParallelism)
 
     def run(batches):  # type: ignore[no-untyped-def]
         # Runs on the workers: only package code is referenced, so it pickles by name.

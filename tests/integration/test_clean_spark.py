@@ -391,3 +391,34 @@ def test_clean_columns_typed_as_zones_md(spark, settings, lake):
         actual.schema,
     )
     assertDataFrameEqual(actual, expected)
+
+
+def test_a_single_row_group_delivery_is_cleaned_on_every_core(spark, settings, tmp_path):
+    """A delivery written as one Parquet row group is read by one task; the rules must
+    still run on every core (before the fix, one partition held every row)."""
+    import pyarrow.parquet as pq
+
+    from zhongtai.clean.batch import CleanContext
+    from zhongtai.privacy import Pseudonymiser
+    from zhongtai.spark.jobs import load_job
+
+    rows = [
+        dict(source_record_id=f"r{i}", id_number=rid(f"11010119900101{i:03d}"), name="张三")
+        for i in range(400)
+    ]
+    path = tmp_path / "one_group.parquet"
+    pq.write_table(raw_table("population", rows), path, row_group_size=1 << 20)
+    job = load_job("clean")
+    # small splits, as a big file gets: Spark plans several, all but one without a row group
+    before = spark.conf.get("spark.sql.files.maxPartitionBytes")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "4096")
+    try:
+        df = job.extract(spark, [str(path)])
+        assert df.rdd.getNumPartitions() >= 2
+        ctx = CleanContext("population", D, Pseudonymiser.from_settings(settings))
+        sizes = job.transform_rules(df, ctx).rdd.glom().map(len).collect()
+    finally:
+        spark.conf.set("spark.sql.files.maxPartitionBytes", before)
+    assert sum(sizes) == 400
+    cores = spark.sparkContext.defaultParallelism
+    assert sum(1 for n in sizes if n > 0) >= min(cores, 2), sizes
