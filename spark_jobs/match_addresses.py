@@ -291,86 +291,51 @@ def transform_decide(
     runner-up); groups left over are new addresses, star-clustered: a group joins the
     smallest group it compares certain with, unless that group itself joined another.
     """
-    ok = compared.where("linkable")
-    to_std = ok.where(F.col("r_ref").startswith(STD))
-    w = Window.partitionBy("l_ref").orderBy(F.col("score").desc(), F.col("r_ref"))
-    ranked = to_std.withColumn("_rank", F.row_number().over(w))
-    second = ranked.where("_rank = 2").select("l_ref", F.col("score").alias("_second"))
-    best = (
-        ranked.where("_rank = 1")
-        .join(second, "l_ref", "left")
-        .withColumn("margin", F.col("score") - F.col("_second"))
+    from zhongtai.match.decide import DecideRules, decide_scored
+
+    pairs = compared.withColumn("bits", F.col("score")).withColumn("probability", F.col("score"))
+    d = decide_scored(
+        pairs,
+        groups.select(F.col("g_ref").alias("ref")),
+        DecideRules(cfg.certain, cfg.possible, cfg.min_margin),
+        F.col("linkable"),
+        STD,
+        "G:",
+        carry=("core_level", "core_sim", "bur_level", "division_level"),
+    ).join(groups.select(F.col("g_ref").alias("cand_ref"), "group_records"), "cand_ref", "left")
+    evidence = (
+        F.when(
+            F.col("rule") == "scored",
+            _pair_evidence(
+                "scored",
+                cfg,
+                {
+                    "address_id": F.expr(f"substring(cid, {len(STD) + 1})"),
+                    "margin": F.round("margin", 6),
+                },
+            ),
+        )
+        .when(
+            F.col("rule") == "new_with_residue", _pair_evidence("new_address_with_residue", cfg, {})
+        )
+        .otherwise(
+            F.to_json(
+                F.struct(
+                    F.lit("new_address").alias("rule"),
+                    F.lit(cfg.version).alias("config_version"),
+                    F.col("group_records").alias("same_text_records"),
+                )
+            )
+        )
     )
-    grade = F.when(
-        (F.col("score") >= cfg.certain)
-        & (F.col("margin").isNull() | (F.col("margin") >= cfg.min_margin)),
-        "certain",
-    ).when(F.col("score") >= cfg.possible, "possible")
-    best = best.withColumn("grade", grade).where(F.col("grade").isNotNull())
-    linked = best.select(
-        F.col("l_ref").alias("g_ref"),
-        F.col("r_ref").alias("cid"),
+    cid = F.when(F.col("grade") == "new", F.concat(F.lit(NEW), "cid")).otherwise(F.col("cid"))
+    return d.select(
+        F.col("cand_ref").alias("g_ref"),
+        cid.alias("cid"),
         "grade",
         "score",
-        _pair_evidence(
-            "scored",
-            cfg,
-            {
-                "address_id": F.expr(f"substring(r_ref, {len(STD) + 1})"),
-                "margin": F.round("margin", 6),
-            },
-        ).alias("evidence"),
+        evidence.alias("evidence"),
     )
-    unlinked = groups.select("g_ref").join(linked.select("g_ref"), "g_ref", "left_anti")
-    gg = ok.where(F.col("r_ref").startswith("G:") & (F.col("score") >= cfg.certain))
-    gg = gg.join(unlinked.withColumnRenamed("g_ref", "l_ref"), "l_ref", "left_semi").join(
-        unlinked.withColumnRenamed("g_ref", "r_ref"), "r_ref", "left_semi"
-    )
-    cols = ["score", "core_level", "core_sim", "bur_level", "division_level"]
-    edges = gg.select("l_ref", "r_ref", *cols).unionByName(
-        gg.select(F.col("r_ref").alias("l_ref"), F.col("l_ref").alias("r_ref"), *cols)
-    )
-    centre = edges.groupBy("l_ref").agg(F.min("r_ref").alias("_min"))
-    centre = centre.select(F.col("l_ref").alias("g_ref"), F.least("_min", "l_ref").alias("_c"))
-    # a group whose centre joined another star keeps to itself: no chains
-    c2 = centre.alias("x").join(centre.alias("y"), F.col("x._c") == F.col("y.g_ref"), "left")
-    centre = c2.select(
-        F.col("x.g_ref").alias("g_ref"),
-        F.when(F.col("y._c").isNull() | (F.col("y._c") == F.col("x._c")), F.col("x._c"))
-        .otherwise(F.col("x.g_ref"))
-        .alias("_c"),
-    )
-    ev = (
-        edges.join(centre.withColumnRenamed("g_ref", "l_ref"), "l_ref")
-        .where(F.col("r_ref") == F.col("_c"))
-        .select(
-            F.col("l_ref").alias("g_ref"),
-            F.col("score").alias("_s"),
-            _pair_evidence("new_address_with_residue", cfg, {}).alias("_ev"),
-        )
-    )
-    new = (
-        unlinked.join(centre, "g_ref", "left")
-        .join(ev, "g_ref", "left")
-        .join(groups.select("g_ref", "group_records"), "g_ref")
-        .select(
-            "g_ref",
-            F.concat(F.lit(NEW), F.coalesce("_c", "g_ref")).alias("cid"),
-            F.lit("new").alias("grade"),
-            F.coalesce("_s", F.lit(0.0)).alias("score"),
-            F.coalesce(
-                "_ev",
-                F.to_json(
-                    F.struct(
-                        F.lit("new_address").alias("rule"),
-                        F.lit(cfg.version).alias("config_version"),
-                        F.col("group_records").alias("same_text_records"),
-                    )
-                ),
-            ).alias("evidence"),
-        )
-    )
-    return linked.unionByName(new)
 
 
 # ---------------------------------------------------------------- 3. stable keys

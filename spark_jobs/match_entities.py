@@ -446,7 +446,7 @@ def _evidence(rule: str, model: FSModel, extra: dict[str, Column]) -> Column:
 def transform_decide(
     scored: DataFrame, residue: DataFrame, cfg: EntityMatchingConfig, model: FSModel
 ) -> DataFrame:
-    """One decision per residue record: (cand_ref, cid, grade, score, evidence).
+    """One decision per residue record: (rec_ref, cid, grade, score, evidence).
 
     Guards: never a link between names whose cores are "different" or whose kinds or
     branches contradict each other (a 分公司 is not its parent); the best library entity
@@ -454,101 +454,47 @@ def transform_decide(
     to no entity form new entities with the records they match ``certain`` directly (a star
     around the smallest reference, so no chain of weak links merges strangers).
     """
+    from zhongtai.match.decide import DecideRules, decide_scored
+
     different = len(cfg.fields["name"].levels) - 1
-    ok = (F.col("name_level") != different) & F.col("kind_ok")
-    usable = scored.where(ok)
-    to_lib = usable.where(F.col("r_ref").startswith("U:"))
-    w = Window.partitionBy("l_ref").orderBy(F.col("bits").desc(), F.col("r_ref"))
-    ranked = to_lib.withColumn("_rank", F.row_number().over(w))
-    best = ranked.where("_rank = 1")
-    second = ranked.where("_rank = 2").select("l_ref", F.col("bits").alias("_second"))
-    best = best.join(second, "l_ref", "left").withColumn("margin", F.col("bits") - F.col("_second"))
-    grade = F.when(
-        (F.col("probability") >= cfg.certain)
-        & (F.col("margin").isNull() | (F.col("margin") >= cfg.min_margin_bits)),
-        "certain",
-    ).when(F.col("probability") >= cfg.possible, "possible")
-    best = best.withColumn("grade", grade).where(F.col("grade").isNotNull())
-    evidence = _evidence(
-        "scored",
-        model,
-        {
-            "total_bits": F.col("bits"),
-            "probability": F.col("probability"),
-            "margin_bits": F.round("margin", 4),
-            "candidate": F.col("r_ref"),
-        },
+    d = decide_scored(
+        scored,
+        residue.select(F.col("cand_ref").alias("ref")),
+        DecideRules(cfg.certain, cfg.possible, cfg.min_margin_bits),
+        (F.col("name_level") != different) & F.col("kind_ok"),
+        "U:",
+        "R:",
+        carry=("fields_json",),
     )
-    linked = best.select(
-        F.col("l_ref").alias("cand_ref"),
-        F.col("r_ref").alias("cid"),
-        "grade",
-        F.col("probability").alias("score"),
-        evidence.alias("evidence"),
-    )
-    unlinked = residue.select("cand_ref").join(linked.select("cand_ref"), "cand_ref", "left_anti")
-    rr = usable.where(F.col("r_ref").startswith("R:") & (F.col("probability") >= cfg.certain))
-    rr = rr.join(unlinked.withColumnRenamed("cand_ref", "l_ref"), "l_ref", "left_semi").join(
-        unlinked.withColumnRenamed("cand_ref", "r_ref"), "r_ref", "left_semi"
-    )
-    cols = ["bits", "probability", "fields_json"]
-    edges = rr.select("l_ref", "r_ref", *cols).unionByName(
-        rr.select(F.col("r_ref").alias("l_ref"), F.col("l_ref").alias("r_ref"), *cols)
-    )
-    centre = (
-        edges.groupBy("l_ref")
-        .agg(F.min("r_ref").alias("_min"))
-        .select(
-            F.col("l_ref").alias("cand_ref"),
-            F.least(F.col("_min"), F.col("l_ref")).alias("_c"),
-        )
-    )
-    # a record whose centre is itself pointed elsewhere keeps to its own star
-    c2 = centre.alias("x").join(centre.alias("y"), F.col("x._c") == F.col("y.cand_ref"), "left")
-    centre = c2.select(
-        F.col("x.cand_ref").alias("cand_ref"),
-        F.when(F.col("y._c").isNull() | (F.col("y._c") == F.col("x._c")), F.col("x._c"))
-        .otherwise(F.col("x.cand_ref"))
-        .alias("_c"),
-    )
-    ev_new = (
-        edges.join(centre.withColumnRenamed("cand_ref", "l_ref"), "l_ref")
-        .where(F.col("r_ref") == F.col("_c"))
-        .select(
-            F.col("l_ref").alias("cand_ref"),
-            F.col("probability").alias("_p"),
+    scalars = {"total_bits": F.col("bits"), "probability": F.col("score")}
+    evidence = (
+        F.when(
+            F.col("rule") == "scored",
             _evidence(
-                "new_entity_with_residue",
+                "scored",
                 model,
-                {
-                    "total_bits": F.col("bits"),
-                    "probability": F.col("probability"),
-                    "candidate": F.col("r_ref"),
-                },
-            ).alias("_ev"),
+                {**scalars, "margin_bits": F.round("margin", 4), "candidate": F.col("cid")},
+            ),
+        )
+        .when(
+            F.col("rule") == "new_with_residue",
+            _evidence("new_entity_with_residue", model, {**scalars, "candidate": F.col("cid")}),
+        )
+        .otherwise(
+            F.to_json(
+                F.struct(
+                    F.lit("no_candidate_above_threshold").alias("rule"),
+                    F.lit(model.version).alias("model_version"),
+                )
+            )
         )
     )
-    no_candidate = F.to_json(
-        F.struct(
-            F.lit("no_candidate_above_threshold").alias("rule"),
-            F.lit(model.version).alias("model_version"),
-        )
-    )
-    new = (
-        unlinked.join(centre, "cand_ref", "left")
-        .join(ev_new, "cand_ref", "left")
-        .select(
-            "cand_ref",
-            F.coalesce("_c", "cand_ref").alias("cid"),
-            F.lit("new").alias("grade"),
-            F.coalesce("_p", F.lit(0.0)).alias("score"),
-            F.coalesce("_ev", no_candidate).alias("evidence"),
-        )
-    )
-    return (
-        linked.unionByName(new)
-        .withColumn("rec_ref", F.expr("substring(cand_ref, 3)"))
-        .drop("cand_ref")
+    return d.select(
+        F.expr("substring(cand_ref, 3)").alias("rec_ref"),
+        "cid",
+        "grade",
+        "score",
+        evidence.alias("evidence"),
     )
 
 

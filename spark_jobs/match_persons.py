@@ -622,27 +622,21 @@ def transform_decide(
     ``zhongtai.match.decide``) runs on the driver over the narrow scored pairs; Spark joins
     each decision back to the per-field evidence of the pair that made it.
     """
-    from zhongtai.match.decide import DecideRules, decide
+    from zhongtai.match.decide import DecideRules, decide_scored
 
-    spark = scored.sparkSession
-    pairs = scored.select("l_ref", "r_ref", "bits", "probability", "name_level").toPandas()
-    refs = residue.select("cand_ref").toPandas()["cand_ref"]
-    rules = DecideRules(
-        certain=cfg.certain,
-        possible=cfg.possible,
-        min_margin_bits=cfg.min_margin_bits,
-        require_name=cfg.require_name,
-        name_disagree_level=len(cfg.fields["name"].levels) - 1,
+    # a record never links to a person whose name disagrees with its own: households share
+    # phones and addresses, so those alone must not carry a link
+    name_ok = F.col("name_level") != len(cfg.fields["name"].levels) - 1
+    usable = name_ok | F.col("r_ref").startswith("R:") | ~F.lit(cfg.require_name)
+    d = decide_scored(
+        scored,
+        residue.select(F.col("cand_ref").alias("ref")),
+        DecideRules(cfg.certain, cfg.possible, cfg.min_margin_bits),
+        usable,
+        "I:",
+        "R:",
+        carry=("fields_json",),
     )
-    decisions = spark.createDataFrame(
-        decide(pairs, refs, rules),
-        "cand_ref string, cid string, grade string, score double, bits double, "
-        "margin double, ev_l string, ev_r string, rule string",
-    )
-    fields = scored.select(
-        F.col("l_ref").alias("ev_l"), F.col("r_ref").alias("ev_r"), "fields_json"
-    )
-    d = decisions.join(fields, ["ev_l", "ev_r"], "left")
     scalars = {"total_bits": F.col("bits"), "probability": F.col("score")}
     evidence = (
         F.when(
@@ -654,7 +648,7 @@ def transform_decide(
             ),
         )
         .when(
-            F.col("rule") == "new_person_with_residue",
+            F.col("rule") == "new_with_residue",
             _evidence("new_person_with_residue", model, {**scalars, "candidate": F.col("cid")}),
         )
         .otherwise(

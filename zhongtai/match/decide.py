@@ -1,4 +1,4 @@
-"""Link decisions for the scored residue: grades, the margin guard and star clusters.
+"""Link decisions for a scored residue: grades, the margin guard and star clusters.
 
 The residue (records the exact-ID path cannot link) is a small share of a day's records,
 and its scored candidate pairs are narrow (two references, the total weight, the match
@@ -7,13 +7,14 @@ runner-up, then the clusters of what is left), which in Spark costs a dozen smal
 shuffles; here it is a few vectorised sorts and group-bys on the driver. Ten million pairs
 fit in a few GiB, far beyond a day's residue.
 
-Rules (the same for every library that links a residue to persons or to each other):
+The same rules serve the person, legal-entity and address libraries (each with its own
+reference prefixes and its own guard of which pairs are usable at all):
 
-- a record links to its best candidate person (``I:`` references) if that person's
-  probability reaches ``certain`` and it beats the runner-up by ``min_margin_bits``
-  (``certain``), else if it reaches ``possible`` (``possible``); a candidate whose name
-  disagrees outright is never a person's link when ``require_name`` is set;
-- the records that link to no person form new persons with the records they match
+- a record links to its best usable candidate of the library (``I:`` persons, ``U:``
+  entities, ``S:`` standard addresses) if that candidate's probability reaches ``certain``
+  and it beats the runner-up by ``min_margin_bits`` (``certain``), else if it reaches
+  ``possible`` (``possible``);
+- the records that link to nothing form new masters with the records they match
   ``certain`` directly: a star around the smallest reference, and a record whose centre is
   itself drawn to another centre keeps to its own star, so no chain of weak links merges
   strangers.
@@ -22,6 +23,7 @@ Rules (the same for every library that links a residue to persons or to each oth
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,19 +40,27 @@ class DecideRules:
     certain: float
     possible: float
     min_margin_bits: float
-    require_name: bool = True
-    name_disagree_level: int | None = None
 
 
-def decide(pairs: pd.DataFrame, residue: pd.Series, rules: DecideRules) -> pd.DataFrame:
+def decide(
+    pairs: pd.DataFrame,
+    residue: pd.Series,
+    rules: DecideRules,
+    library_prefix: str = PERSON_PREFIX,
+    record_prefix: str = RECORD_PREFIX,
+) -> pd.DataFrame:
     """One decision per residue reference.
 
     Args:
         pairs: scored candidate pairs with columns ``l_ref`` (a residue reference),
-            ``r_ref`` (``I:`` person or ``R:`` residue record), ``bits``, ``probability``
-            and ``name_level``.
-        residue: every residue reference (``R:…``), linked or not.
+            ``r_ref`` (a library or another residue reference), ``bits`` (ranks the
+            candidates; the margin is taken on it), ``probability`` (compared with the
+            thresholds) and ``usable`` (false: the pair may never link, e.g. names that
+            disagree outright).
+        residue: every residue reference, linked or not.
         rules: the thresholds.
+        library_prefix: the prefix of library references in ``r_ref``.
+        record_prefix: the prefix of residue references.
 
     Returns:
         A frame with :data:`DECISION_COLUMNS`: the record (``cand_ref``), its cluster
@@ -60,21 +70,18 @@ def decide(pairs: pd.DataFrame, residue: pd.Series, rules: DecideRules) -> pd.Da
         ``ev_r``, both null when none) and the ``rule`` that decided.
     """
     refs = pd.Series(pd.unique(residue.astype(str)), dtype=object)
-    p = pairs[["l_ref", "r_ref", "bits", "probability", "name_level"]]
-    to_person = p["r_ref"].str.startswith(PERSON_PREFIX)
-    if rules.require_name and rules.name_disagree_level is not None:
-        to_person &= p["name_level"] != rules.name_disagree_level
-    linked = _best_person(p[to_person], rules)
+    p = pairs.loc[pairs["usable"].astype(bool), ["l_ref", "r_ref", "bits", "probability"]]
+    linked = _best_of_library(p[p["r_ref"].str.startswith(library_prefix)], rules)
     rest = refs[~refs.isin(linked["cand_ref"])]
-    new = _stars(p[p["r_ref"].str.startswith(RECORD_PREFIX)], rest, rules.certain)
+    new = _stars(p[p["r_ref"].str.startswith(record_prefix)], rest, rules.certain)
     parts = [f for f in (linked, new) if not f.empty]
     if not parts:
         return pd.DataFrame(columns=list(DECISION_COLUMNS))
     return pd.concat(parts, ignore_index=True)[list(DECISION_COLUMNS)]
 
 
-def _best_person(tp: pd.DataFrame, rules: DecideRules) -> pd.DataFrame:
-    """The best person of each record with its grade (records with no grade are left out)."""
+def _best_of_library(tp: pd.DataFrame, rules: DecideRules) -> pd.DataFrame:
+    """The best library candidate of each record with its grade (no grade: left out)."""
     if tp.empty:
         return pd.DataFrame(columns=list(DECISION_COLUMNS))
     ranked = tp.sort_values(["l_ref", "bits", "r_ref"], ascending=[True, False, True])
@@ -106,7 +113,7 @@ def _best_person(tp: pd.DataFrame, rules: DecideRules) -> pd.DataFrame:
 
 
 def _stars(rr: pd.DataFrame, rest: pd.Series, certain: float) -> pd.DataFrame:
-    """New persons among the records that link to no person: stars of ``certain`` links."""
+    """New masters among the records that link to nothing: stars of ``certain`` links."""
     keep = rr[(rr["probability"] >= certain) & rr["l_ref"].isin(rest) & rr["r_ref"].isin(rest)]
     fwd = keep[["l_ref", "r_ref", "bits", "probability"]].assign(
         ev_l=keep["l_ref"], ev_r=keep["r_ref"]
@@ -141,6 +148,50 @@ def _stars(rr: pd.DataFrame, rest: pd.Series, certain: float) -> pd.DataFrame:
             "margin": np.nan,
             "ev_l": ev["ev_l"].to_numpy(dtype=object),
             "ev_r": ev["ev_r"].to_numpy(dtype=object),
-            "rule": np.where(has_edge, "new_person_with_residue", "no_candidate_above_threshold"),
+            "rule": np.where(has_edge, "new_with_residue", "no_candidate_above_threshold"),
         }
+    )
+
+
+def decide_scored(
+    scored: Any,
+    refs: Any,
+    rules: DecideRules,
+    usable: Any,
+    library_prefix: str,
+    record_prefix: str,
+    carry: tuple[str, ...] = (),
+) -> Any:
+    """:func:`decide` for Spark frames: collect the narrow pairs, decide, join back.
+
+    Args:
+        scored: the scored pairs (``l_ref``, ``r_ref``, ``bits``, ``probability`` and the
+            columns named in ``carry``).
+        refs: a frame of one column ``ref``: every residue reference.
+        rules: the thresholds.
+        usable: a boolean Column over ``scored``: may the pair link at all.
+        library_prefix, record_prefix: as in :func:`decide`.
+        carry: columns of the deciding pair to join to its decision (the evidence).
+
+    Returns:
+        A Spark frame of :data:`DECISION_COLUMNS` plus ``carry`` (null when no pair
+        decided).
+    """
+    from pyspark.sql import functions as F
+
+    spark = scored.sparkSession
+    pairs = scored.select(
+        "l_ref", "r_ref", "bits", "probability", usable.alias("usable")
+    ).toPandas()
+    decided = decide(pairs, refs.toPandas()["ref"], rules, library_prefix, record_prefix)
+    out = spark.createDataFrame(
+        decided,
+        "cand_ref string, cid string, grade string, score double, bits double, "
+        "margin double, ev_l string, ev_r string, rule string",
+    )
+    if not carry:
+        return out
+    fields = scored.select(F.col("l_ref").alias("ev_l"), F.col("r_ref").alias("ev_r"), *carry)
+    return out.join(
+        F.broadcast(fields) if len(pairs) <= 2_000_000 else fields, ["ev_l", "ev_r"], "left"
     )
