@@ -45,11 +45,13 @@ ENTITY_FEEDS = ("legal_entity",)  # also needed by the address and entity librar
 BENCH_DAY = dt.date(2026, 11, 1)
 
 
-def bench_settings(work: Path) -> Any:
+def bench_settings(work: Path, driver_memory: str | None = None) -> Any:
     """The scratch settings of a benchmark working folder."""
     from zhongtai.settings import Settings
 
+    extra = {"spark_driver_memory": driver_memory} if driver_memory else {}
     return Settings(
+        **extra,
         lake=str(work / "lake"),
         warehouse=str(work / "wh" / "zt.duckdb"),
         state_dir=str(work / "state"),
@@ -107,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         "then the run is the population library plus the tests)",
     )
     p.add_argument("--prepare-only", action="store_true", help="stop after generate/ingest/clean")
+    p.add_argument(
+        "--driver-memory", default=None, help="Spark driver memory (default: the settings' 4g)"
+    )
     args = p.parse_args(argv)
     import logging
 
@@ -120,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     from zhongtai.match.evaluate import evaluate_person_master
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="zt-bench-match-"))
-    s = bench_settings(work)
+    s = bench_settings(work, args.driver_memory)
     day = BENCH_DAY
     lake = Lake(s)
     figures: dict[str, object] = {"persons": args.persons, "workdir": str(work)}

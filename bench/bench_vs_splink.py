@@ -361,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
         default=[0.5, 0.8, 0.9, 0.95, 0.99],
     )
     p.add_argument("--u-max-pairs", type=float, default=1e7)
+    p.add_argument(
+        "--driver-memory", default=None, help="Spark driver memory (default: the settings' 4g)"
+    )
     args = p.parse_args(argv)
     if REPORT_THRESHOLD not in args.thresholds:
         args.thresholds.append(REPORT_THRESHOLD)
@@ -380,7 +383,7 @@ def _run(args: argparse.Namespace) -> int:
         raise ZhongtaiError(
             f"no Splink environment at {python}; create it as bench/requirements-splink.txt says"
         )
-    settings = bench_settings(work)
+    settings = bench_settings(work, args.driver_memory)
     figures: dict[str, Any] = {
         "persons": args.persons,
         "workdir": str(work),
