@@ -47,7 +47,6 @@ RECORD_COLUMNS: dict[str, str] = {
     "id_type": "string",
     "id_number": "string",
     "id_valid": "boolean",
-    "id_status": "string",
     "id_pseudonym": "string",
     "id_masked": "string",
     "name_masked": "string",
@@ -72,7 +71,6 @@ RECORD_COLUMNS: dict[str, str] = {
     "business_date": "date",
     "_ingested_at": "timestamp",
     "_line_number": "bigint",
-    "_delivery_id": "string",
 }
 # the comparison inputs of both sides of a candidate pair (see zhongtai.match.compare)
 CMP_COLUMNS = (
@@ -183,6 +181,9 @@ def transform_prepare(records: DataFrame) -> DataFrame:
             F.when(resident & (F.length(digits) == 18) & digits.rlike("^[0-9]{17}[0-9X]$"), digits),
         )
         .withColumn("community_any", F.coalesce("address_community_code", "community_code"))
+        # the raw number lives on only as raw_digits (residue comparisons); the version
+        # columns are spent: neither is carried through the materialised steps
+        .drop("id_number", "_line_number")
     )
 
 
