@@ -119,7 +119,8 @@ class Settings:
     @property
     def warehouse_kind(self) -> str:
         """``duckdb`` or ``postgres``."""
-        return "postgres" if self.warehouse.startswith(("postgresql://", "postgres://")) else "duckdb"
+        pg = self.warehouse.startswith(("postgresql://", "postgres://"))
+        return "postgres" if pg else "duckdb"
 
     @property
     def state_path(self) -> Path:

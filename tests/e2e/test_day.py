@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_service, port_open
+from tests.conftest import port_open, require_service
 
 pytestmark = pytest.mark.e2e
 DAY = "2026-11-01"
@@ -23,7 +23,8 @@ ZT = [sys.executable, "-m", "zhongtai"]
 
 def _zt(args, env, timeout=1500):
     res = subprocess.run([*ZT, *args], env=env, capture_output=True, text=True, timeout=timeout)
-    assert res.returncode == 0, f"zt {' '.join(args)} failed:\n{res.stdout[-3000:]}\n{res.stderr[-3000:]}"
+    out, err = res.stdout[-3000:], res.stderr[-3000:]
+    assert res.returncode == 0, f"zt {' '.join(args)} failed:\n{out}\n{err}"
     return res
 
 

@@ -52,7 +52,8 @@ def test_every_delivered_file_is_in_the_ledger_and_the_books_balance(generated):
     for t in delivered:
         assert t["file"] in files, f"{t['file']} was not ingested"
     for row in ledger:
-        assert row["rows_in"] == row["rows_loaded"] + row["rows_quarantined"] + row["rows_duplicate"]
+        out = row["rows_loaded"] + row["rows_quarantined"] + row["rows_duplicate"]
+        assert row["rows_in"] == out
 
 
 def test_file_level_dirt_gets_the_right_status(generated):
@@ -97,7 +98,8 @@ def test_gbk_rows_in_a_utf8_file_are_quarantined_not_replaced(generated):
                 continue
             for col in raw.column_names:
                 if raw.schema.field(col).type == "string":
-                    assert not any("\ufffd" in v for v in raw.column(col).to_pylist() if v), (feed, col)
+                    values = raw.column(col).to_pylist()
+                    assert not any("\ufffd" in v for v in values if v), (feed, col)
     reasons = set()
     for day in DAYS:
         for feed in feed_names():

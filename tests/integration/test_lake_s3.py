@@ -16,7 +16,7 @@ D = dt.date(2026, 11, 1)
 def test_publish_read_list_on_s3(s3_settings, tmp_path):
     lake = Lake(s3_settings)
     lake.ensure()
-    lake.write_bytes("landing/population/hukou/2026-11-01/户籍人口.csv", "a,b\n1,2\n".encode())
+    lake.write_bytes("landing/population/hukou/2026-11-01/户籍人口.csv", b"a,b\n1,2\n")
     assert [f.path for f in lake.list_files("landing")] == [
         "landing/population/hukou/2026-11-01/户籍人口.csv"]
     assert lake.list_dirs("landing/population") == ["hukou"]

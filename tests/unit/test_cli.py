@@ -25,7 +25,8 @@ def test_help_is_fast_and_lists_the_commands():
 
 def test_import_zhongtai_does_not_import_engines():
     code = ("import sys, zhongtai, zhongtai.cli.main; "
-            "bad=[m for m in ('pyspark','airflow','great_expectations','dbt') if m in sys.modules]; "
+            "bad=[m for m in ('pyspark','airflow','great_expectations','dbt') "
+            "if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     subprocess.run([sys.executable, "-c", code], check=True)
 

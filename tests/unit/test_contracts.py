@@ -22,7 +22,9 @@ def test_one_contract_per_feed_of_feeds_md():
     assert set(all_contracts()) == FEEDS_OF_FEEDS_MD
 
 
-@pytest.mark.parametrize("path", sorted(CONTRACTS_DIR.glob(f"*{CONTRACT_SUFFIX}")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted(CONTRACTS_DIR.glob(f"*{CONTRACT_SUFFIX}")), ids=lambda p: p.name
+)
 def test_contract_validates_against_odcs_schema(path):
     validate_contract_document(yaml.safe_load(path.read_text(encoding="utf-8")), str(path))
 

@@ -142,7 +142,8 @@ def _column(p: dict[str, Any]) -> Column:
         allowed = tuple(str(e["value"]) for e in enum)
         for e in enum:
             value = str(e["value"])
-            for raw in (value, e.get("label"), *(_custom(e.get("customProperties"), "synonyms", []))):
+            extra = _custom(e.get("customProperties"), "synonyms", [])
+            for raw in (value, e.get("label"), *extra):
                 if raw is not None:
                     synonyms[str(raw).strip().lower()] = value
     opts = p.get("logicalTypeOptions") or {}
@@ -207,7 +208,9 @@ def all_contracts(directory: str | None = None) -> dict[str, Contract]:
     for f in files:
         c = load_contract_file(f)
         if f.name != f"{c.feed}{CONTRACT_SUFFIX}":
-            raise ContractError(f"{f}: file name must be {c.feed}{CONTRACT_SUFFIX} (the contract id)")
+            raise ContractError(
+                f"{f}: file name must be {c.feed}{CONTRACT_SUFFIX} (the contract id)"
+            )
         out[c.feed] = c
     return out
 
