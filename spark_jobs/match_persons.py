@@ -599,21 +599,6 @@ def transform_score(compared: DataFrame, model: FSModel, cfg: MatchingConfig) ->
     return compared.mapInArrow(score_arrow_batches(model, level_names), schema)
 
 
-def _evidence(rule: str, model: FSModel, extra: dict[str, Column]) -> Column:
-    """Evidence JSON: the per-field object scored in Python merged with the decision's scalars."""
-    head = F.to_json(
-        F.struct(
-            F.lit(rule).alias("rule"),
-            F.lit(model.version).alias("model_version"),
-            F.lit(round(model.prior_bits(), 4)).alias("prior_bits"),
-            *[c.alias(k) for k, c in extra.items()],
-        )
-    )
-    return F.concat(
-        F.lit('{"fields":'), F.col("fields_json"), F.lit(","), F.substring(head, 2, 1 << 20)
-    )
-
-
 def transform_decide(
     scored: DataFrame, residue: DataFrame, cfg: MatchingConfig, model: FSModel
 ) -> DataFrame:
@@ -623,7 +608,7 @@ def transform_decide(
     ``zhongtai.match.decide``) runs on the driver over the narrow scored pairs; Spark joins
     each decision back to the per-field evidence of the pair that made it.
     """
-    from zhongtai.match.decide import DecideRules, decide_scored
+    from zhongtai.match.decide import DecideRules, decide_scored, fs_evidence
 
     # a record never links to a person whose name disagrees with its own: households share
     # phones and addresses, so those alone must not carry a link
@@ -638,29 +623,7 @@ def transform_decide(
         "R:",
         carry=("fields_json",),
     )
-    scalars = {"total_bits": F.col("bits"), "probability": F.col("score")}
-    evidence = (
-        F.when(
-            F.col("rule") == "scored",
-            _evidence(
-                "scored",
-                model,
-                {**scalars, "margin_bits": F.round("margin", 4), "candidate": F.col("cid")},
-            ),
-        )
-        .when(
-            F.col("rule") == "new_with_residue",
-            _evidence("new_person_with_residue", model, {**scalars, "candidate": F.col("cid")}),
-        )
-        .otherwise(
-            F.to_json(
-                F.struct(
-                    F.lit("no_candidate_above_threshold").alias("rule"),
-                    F.lit(model.version).alias("model_version"),
-                )
-            )
-        )
-    )
+    evidence = fs_evidence(model, "new_person_with_residue")
     return d.select(
         F.expr("substring(cand_ref, 3)").alias("rec_ref"),
         "cid",

@@ -195,3 +195,48 @@ def decide_scored(
     return out.join(
         F.broadcast(fields) if len(pairs) <= 2_000_000 else fields, ["ev_l", "ev_r"], "left"
     )
+
+
+def fs_evidence(model: Any, new_rule: str) -> Any:
+    """The evidence JSON of a :func:`decide_scored` row of a Fellegi–Sunter library.
+
+    ``model`` is the FSModel used; the frame must carry ``fields_json`` (the per-field
+    object scored in Python). A scored link gets the total, the probability, the margin and
+    its candidate; a record in a star gets ``new_rule`` with the pair to its centre; a lone
+    record says no candidate reached the threshold.
+    """
+    from pyspark.sql import functions as F
+
+    def with_fields(rule: str, extra: dict[str, Any]) -> Any:
+        head = F.to_json(
+            F.struct(
+                F.lit(rule).alias("rule"),
+                F.lit(model.version).alias("model_version"),
+                F.lit(round(model.prior_bits(), 4)).alias("prior_bits"),
+                *[c.alias(k) for k, c in extra.items()],
+            )
+        )
+        return F.concat(
+            F.lit('{"fields":'), F.col("fields_json"), F.lit(","), F.substring(head, 2, 1 << 20)
+        )
+
+    scalars = {"total_bits": F.col("bits"), "probability": F.col("score")}
+    margin = {"margin_bits": F.round("margin", 4)}
+    return (
+        F.when(
+            F.col("rule") == "scored",
+            with_fields("scored", {**scalars, **margin, "candidate": F.col("cid")}),
+        )
+        .when(
+            F.col("rule") == "new_with_residue",
+            with_fields(new_rule, {**scalars, "candidate": F.col("cid")}),
+        )
+        .otherwise(
+            F.to_json(
+                F.struct(
+                    F.lit("no_candidate_above_threshold").alias("rule"),
+                    F.lit(model.version).alias("model_version"),
+                )
+            )
+        )
+    )
