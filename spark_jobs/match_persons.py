@@ -236,11 +236,10 @@ def _joined_set(c: str) -> Column:
     return F.concat_ws(MULTI_SEP, F.array_sort(F.collect_set(c)))
 
 
-def transform_library(records: DataFrame) -> DataFrame:
-    """Library persons: one per usable ID, with the comparison fields of its own records."""
-    fast = records.where("fast")
+def _library_aggs() -> list[Column]:
+    """The library person's comparison fields, aggregated over the fast records of its ID."""
     # the comparison identity is the first population record with a name (else any record
-    # with a name, else any), by reference; one aggregation on the ID partitioning
+    # with a name, else any), by reference
     head = F.struct(
         "name_norm",
         "name_pinyin",
@@ -255,13 +254,53 @@ def transform_library(records: DataFrame) -> DataFrame:
         F.col("name_norm").isNull().alias("_no_name"),
         F.col("rec_ref"),
     )
-    lib = fast.groupBy("id_pseudonym").agg(
+    return [
         F.min_by(head, order).alias("_h"),
         _joined_set("phone_norm").alias("phone_norm"),
         _joined_set("address_id").alias("address_id"),
         _joined_set("community_any").alias("community_code"),
+    ]
+
+
+# the restricted key map's identity fields (master/person_pii), first non-null of each
+PII_FIELDS: dict[str, str | tuple[str, str]] = {
+    "id_number_norm": "id_number_norm",
+    "name_norm": "name_norm",
+    "name_pinyin": "name_pinyin",
+    "birth_date": ("birth_date_from_id", "birth_date"),
+    "gender": ("gender_from_id", "gender"),
+    "phone_pseudonym": "phone_pseudonym",
+    "phone_norm": "phone_norm",
+    "address_id": "address_id",
+}
+
+
+def _pii_aggs(prefix: str = "") -> list[Column]:
+    out = []
+    for name, src in PII_FIELDS.items():
+        c = F.coalesce(*src) if isinstance(src, tuple) else F.col(src)
+        out.append(F.first(c, ignorenulls=True).alias(prefix + name))
+    return out
+
+
+def transform_identities(records: DataFrame, cfg: MatchingConfig) -> DataFrame:
+    """One row per usable ID: its library person, partial golden record and key-map fields.
+
+    The fast records of an ID are one person, so everything the outputs need from them is
+    aggregated here, once, on the ID partitioning the records already have (no shuffle of
+    the wide rows): the comparison fields of the library, the survivorship picks of the
+    golden record (merged later with the residue records that join the person) and the
+    identity fields of the key map.
+    """
+    fast = _with_survivorship_inputs(records.where("fast"), cfg)
+    return fast.groupBy("id_pseudonym").agg(
+        *_library_aggs(), *golden_partial_aggs(cfg), *_pii_aggs("_pii_")
     )
-    return lib.select(
+
+
+def transform_library(identities: DataFrame) -> DataFrame:
+    """Library persons: one per usable ID, with the comparison fields of its own records."""
+    return identities.select(
         "id_pseudonym",
         *[F.col(f"_h.{c}").alias(c) for c in ("name_norm", "name_pinyin", "birth_date", "gender")],
         F.col("_h.id_digits").alias("id_digits"),
@@ -655,12 +694,17 @@ def _derived_key(cid: Column) -> Column:
 
 
 def transform_stable_keys(
+    clusters: DataFrame,
     assigned: DataFrame,
     previous_pii: DataFrame | None,
     previous_xw: DataFrame | None,
     business_date: Any,
 ) -> tuple[DataFrame, DataFrame]:
     """person_key per cluster (``cid``), reusing yesterday's keys; the merge/split log.
+
+    ``clusters`` holds each cluster's size (``cid``, ``records``); ``assigned`` maps every
+    record to its cluster (``rec_ref``, ``cid``) and is read only when there is a previous
+    crosswalk.
 
     A cluster claims the keys that yesterday's key map gave its ID and that yesterday's
     crosswalk gave its records. It keeps the claim of its ID first, else its most common
@@ -680,7 +724,7 @@ def transform_stable_keys(
                 F.lit(1).alias("by_id"),
                 F.lit(0).cast("long").alias("n"),
             )
-            .join(assigned.select("cid").distinct(), "cid", "left_semi")
+            .join(clusters.select("cid"), "cid", "left_semi")
         )
     if previous_xw is not None:
         px = previous_xw.select(
@@ -707,7 +751,6 @@ def transform_stable_keys(
     )
     choice = choice.withColumn("_k", F.row_number().over(wk))
     kept = choice.where("_k = 1").select("cid", F.col("prev_key").alias("_kept"))
-    clusters = assigned.groupBy("cid").agg(F.count("*").alias("records"))
     # the key map and the log both read these: materialised once (the log is written last)
     choice = choice.localCheckpoint()
     keyed = (
@@ -759,20 +802,6 @@ def transform_stable_keys(
 
 
 # ---------------------------------------------------------------- 4. outputs
-def transform_crosswalk(linked: DataFrame) -> DataFrame:
-    """The crosswalk: every source record with its person and the grade of the link."""
-    return linked.select(
-        "feed",
-        "source_system",
-        "source_record_id",
-        "person_key",
-        "grade",
-        F.col("score").cast("double"),
-        F.coalesce("evidence", F.lit(FAST_EVIDENCE)).alias("evidence"),
-        "business_date",
-    )
-
-
 def _trust_expr(trust: dict[str, int]) -> Column:
     full = F.concat_ws(":", "feed", "source_system")
     expr: Column = F.lit(99)
@@ -812,19 +841,21 @@ def _order_key(rule: tuple[str, ...], value: Column) -> Column:
     return F.struct(*[k.alias(f"k{i}") for i, k in enumerate(keys)])
 
 
-def transform_golden(linked: DataFrame, cfg: MatchingConfig) -> DataFrame:
-    """Golden records by survivorship: per field group, the configured order picks the record."""
-    df = linked.withColumn("_trust", _trust_expr(cfg.source_trust)).withColumn(
-        "_complete",
-        sum(
-            (
-                F.col(c).isNotNull().cast("int")
-                for c in ("name_norm", "phone_norm", "address_id", "birth_date", "gender")
-            ),
-            F.lit(0),
+def _with_survivorship_inputs(df: DataFrame, cfg: MatchingConfig) -> DataFrame:
+    """The record's source trust and completeness, which survivorship orders may use."""
+    complete = sum(
+        (
+            F.col(c).isNotNull().cast("int")
+            for c in ("name_norm", "phone_norm", "address_id", "birth_date", "gender")
         ),
+        F.lit(0),
     )
-    groups = {
+    return df.withColumn("_trust", _trust_expr(cfg.source_trust)).withColumn("_complete", complete)
+
+
+# field group -> (the value that makes a record a candidate, the columns it supplies)
+def _golden_groups() -> dict[str, tuple[Column, tuple[str, ...]]]:
+    return {
         "name": (F.col("name_masked"), ("name_masked",)),
         "phone": (F.col("phone_pseudonym"), ("phone_pseudonym", "phone_masked")),
         "id": (
@@ -840,35 +871,80 @@ def transform_golden(linked: DataFrame, cfg: MatchingConfig) -> DataFrame:
             ("gender", "birth_date"),
         ),
     }
-    defaults = {
-        "name": ("trust", "complete", "recent"),
-        "phone": ("recent", "trust", "complete"),
-        "id": ("trust", "recent"),
-        "residence": ("trust", "recent"),
-        "demographics": ("trust", "recent"),
-    }
-    # one aggregation: each field group's record is the min_by of its survivorship order
-    # (one shuffle, instead of a window and a join per group)
+
+
+_DEFAULT_SURVIVORSHIP = {
+    "name": ("trust", "complete", "recent"),
+    "phone": ("recent", "trust", "complete"),
+    "id": ("trust", "recent"),
+    "residence": ("trust", "recent"),
+    "demographics": ("trust", "recent"),
+}
+
+
+# the partial aggregates other than the picks, by name
+_PARTIAL_SCALARS = (
+    "_has_pop",
+    "_systems",
+    "first_seen_date",
+    "last_seen_date",
+    "pseudonym_key_version",
+    "records",
+)
+
+
+def golden_partial_aggs(cfg: MatchingConfig) -> list[Column]:
+    """Survivorship over a subset of a person's records (input: _with_survivorship_inputs).
+
+    Each field group's pick carries its own order key (``o``), so partial picks of the same
+    person merge by taking the smallest again (:func:`golden_merge_aggs`): the golden record
+    of a person whose records were aggregated in parts is the one of all its records.
+    """
     picks = []
-    for g, (value, cols) in groups.items():
-        order = _order_key(cfg.survivorship.get(g, defaults[g]), value)
+    for g, (value, cols) in _golden_groups().items():
+        order = _order_key(cfg.survivorship.get(g, _DEFAULT_SURVIVORSHIP[g]), value)
         pick = F.struct(
+            order.alias("o"),
             value.isNotNull().alias("_has"),
             F.col("rec_ref").alias("_src"),
             *[F.col(c).alias(c) for c in cols],
         )
         picks.append(F.min_by(pick, order).alias(f"_pick_{g}"))
-    agg = df.groupBy("person_key").agg(
+    return [
         *picks,
         F.max(F.when(F.col("feed") == "population", 1).otherwise(0)).alias("_has_pop"),
-        F.concat_ws(
-            ";", F.sort_array(F.collect_set(F.concat_ws(":", "feed", "source_system")))
-        ).alias("source_systems"),
+        F.collect_set(F.concat_ws(":", "feed", "source_system")).alias("_systems"),
         F.min("business_date").alias("first_seen_date"),
         F.max("business_date").alias("last_seen_date"),
         F.max("pseudonym_key_version").alias("pseudonym_key_version"),
         F.count("*").alias("records"),
-    )
+    ]
+
+
+def golden_merge_aggs() -> list[Column]:
+    """Merge partial golden records (:func:`golden_partial_aggs`) of the same person."""
+    return [
+        *[
+            F.min_by(F.col(f"_pick_{g}"), F.col(f"_pick_{g}.o")).alias(f"_pick_{g}")
+            for g in _golden_groups()
+        ],
+        F.max("_has_pop").alias("_has_pop"),
+        F.array_distinct(F.flatten(F.collect_list("_systems"))).alias("_systems"),
+        F.min("first_seen_date").alias("first_seen_date"),
+        F.max("last_seen_date").alias("last_seen_date"),
+        F.max("pseudonym_key_version").alias("pseudonym_key_version"),
+        F.sum("records").alias("records"),
+    ]
+
+
+def transform_golden(partials: DataFrame) -> DataFrame:
+    """Golden records from the partial picks of each person (``person_key`` + partials).
+
+    Per field group, the configured survivorship order picked the record whose values
+    survive; ``field_sources`` names that record for each group.
+    """
+    groups = _golden_groups()
+    agg = partials.groupBy("person_key").agg(*golden_merge_aggs())
     g = agg.select(
         "*",
         *[
@@ -899,29 +975,12 @@ def transform_golden(linked: DataFrame, cfg: MatchingConfig) -> DataFrame:
         F.when(has_pop, F.col("residence__community_any")).alias("community_code"),
         F.when(has_pop, F.col("residence__grid_id")).alias("grid_id"),
         F.when(has_pop, F.col("residence__address_id")).alias("address_id"),
-        "source_systems",
+        F.concat_ws(";", F.array_sort("_systems")).alias("source_systems"),
         "first_seen_date",
         "last_seen_date",
         "pseudonym_key_version",
         "records",
         sources.alias("field_sources"),
-    )
-
-
-def transform_person_pii(linked: DataFrame) -> DataFrame:
-    """Restricted matching internals: the key map from pseudonym to person, with identity fields."""
-    own = linked.where(~F.col("id_conflict"))
-    return own.groupBy("id_pseudonym", "person_key").agg(
-        F.first("id_number_norm", ignorenulls=True).alias("id_number_norm"),
-        F.first("name_norm", ignorenulls=True).alias("name_norm"),
-        F.first("name_pinyin", ignorenulls=True).alias("name_pinyin"),
-        F.first(F.coalesce("birth_date_from_id", "birth_date"), ignorenulls=True).alias(
-            "birth_date"
-        ),
-        F.first(F.coalesce("gender_from_id", "gender"), ignorenulls=True).alias("gender"),
-        F.first("phone_pseudonym", ignorenulls=True).alias("phone_pseudonym"),
-        F.first("phone_norm", ignorenulls=True).alias("phone_norm"),
-        F.first("address_id", ignorenulls=True).alias("address_id"),
     )
 
 
@@ -933,6 +992,59 @@ FAST_EVIDENCE = json.dumps(
         "probability": 1.0,
     }
 )
+CROSSWALK_COLUMNS = (
+    "feed",
+    "source_system",
+    "source_record_id",
+    "person_key",
+    "grade",
+    "score",
+    "evidence",
+    "business_date",
+)
+
+
+def transform_crosswalk(
+    recs: DataFrame, id_keys: DataFrame, residue_linked: DataFrame
+) -> DataFrame:
+    """The crosswalk: every source record with its person and the grade of the link.
+
+    Fast-path records reach their key through their ID: ``recs`` is partitioned by it and
+    the hash join builds on the key map, so the wide records are neither moved nor sorted.
+    """
+    fast = (
+        recs.where("fast")
+        .select("feed", "source_system", "source_record_id", "id_pseudonym", "business_date")
+        .join(id_keys.hint("shuffle_hash"), "id_pseudonym")
+        .select(
+            "feed",
+            "source_system",
+            "source_record_id",
+            "person_key",
+            F.lit("certain").alias("grade"),
+            F.lit(1.0).alias("score"),
+            F.lit(FAST_EVIDENCE).alias("evidence"),
+            "business_date",
+        )
+    )
+    residue = residue_linked.select(
+        *CROSSWALK_COLUMNS[:5], F.col("score").cast("double"), "evidence", "business_date"
+    )
+    return fast.unionByName(residue)
+
+
+def transform_person_pii(keyed_identities: DataFrame, residue_linked: DataFrame) -> DataFrame:
+    """Restricted matching internals: the key map from pseudonym to person, with identity fields.
+
+    One row per usable ID (from its fast records) and per (pseudonym, person) of the residue
+    records that carry their own number (an ID in conflict with its holder is not theirs).
+    """
+    ids = keyed_identities.select(
+        "id_pseudonym", "person_key", *[F.col(f"_pii_{c}").alias(c) for c in PII_FIELDS]
+    )
+    own = residue_linked.where(~F.col("id_conflict"))
+    rest = own.groupBy("id_pseudonym", "person_key").agg(*_pii_aggs())
+    return ids.unionByName(rest)
 
 
 class _Steps:
@@ -954,33 +1066,6 @@ class _Steps:
         self.t = now
 
 
-def transform_linked(recs: DataFrame, decided: DataFrame, keyed: DataFrame) -> DataFrame:
-    """Every record with its person key, grade, score and evidence.
-
-    Fast-path records reach their key through their ID (``recs`` is partitioned by it, so
-    only the small key map moves); only the residue is joined by record reference.
-    """
-    id_keys = keyed.where(F.col("cid").startswith("I:")).select(
-        F.expr("substring(cid, 3)").alias("id_pseudonym"), "person_key"
-    )
-    # hash joins that build on the small side: the wide records keep their ID partitioning
-    # (the person_pii aggregation then needs no shuffle) and are not sorted
-    fast = (
-        recs.where("fast")
-        .join(id_keys.hint("shuffle_hash"), "id_pseudonym")
-        .withColumn("grade", F.lit("certain"))
-        .withColumn("score", F.lit(1.0))
-        # the fast path's evidence is one constant: added when the crosswalk is written,
-        # not carried through the materialised rows (5.8M copies at 1M persons)
-        .withColumn("evidence", F.lit(None).cast("string"))
-    )
-    scored = decided.join(keyed, "cid").select(
-        "rec_ref", "person_key", "grade", "score", "evidence"
-    )
-    residue = recs.where(~F.col("fast")).join(F.broadcast(scored), "rec_ref")
-    return fast.unionByName(residue)
-
-
 def transform(
     records: DataFrame,
     previous_pii: DataFrame | None,
@@ -991,9 +1076,10 @@ def transform(
     """All transformations, from unioned clean records to the master tables.
 
     The wide records are shuffled once, by ID pseudonym: the identity votes, the fast
-    path, the library and the key lookup all work on that partitioning. The golden records
-    shuffle once more, by person key. Local checkpoints cut the lineage so that the plans
-    of the later steps stay small.
+    path, and one aggregation per ID (library person, partial golden record, key-map
+    fields) all work on that partitioning. After that only narrow or per-ID rows move: the
+    key map, the residue, and the partial golden records merged by person key. Local
+    checkpoints cut the lineage so that the plans of the later steps stay small.
     """
     parts = int(records.sparkSession.conf.get("spark.sql.shuffle.partitions") or 8)
     step = _Steps()
@@ -1004,7 +1090,8 @@ def transform(
         .repartition(parts, "id_pseudonym")
         .transform(lambda d: transform_id_owners(d, cfg.name_consistent_max_edits)),
     )
-    library = step.done("library", transform_library(recs))
+    identities = step.done("library and partial golden records", transform_identities(recs, cfg))
+    library = transform_library(identities)
     residue = step.done("residue", transform_residue(recs, library))
     compared = step.done(
         "candidates compared", transform_compare(transform_candidates(residue, library, cfg))
@@ -1013,21 +1100,43 @@ def transform(
     step.lap("model trained")
     scored = step.done("scored", transform_score(compared, model, cfg))
     decided = step.done("decided", transform_decide(scored, residue, cfg, model))
-    fast = recs.where("fast").select(
-        "rec_ref",
-        F.concat(F.lit("I:"), "id_pseudonym").alias("cid"),
-        F.lit("certain").alias("grade"),
-        F.lit(1.0).alias("score"),
-        F.lit(FAST_EVIDENCE).alias("evidence"),
+    id_cid = F.concat(F.lit("I:"), "id_pseudonym").alias("cid")
+    clusters = (
+        identities.select(id_cid, F.col("records"))
+        .unionByName(decided.select("cid", F.lit(1).cast("long").alias("records")))
+        .groupBy("cid")
+        .agg(F.sum("records").alias("records"))
     )
-    assigned = fast.unionByName(decided)
-    keyed, log_df = transform_stable_keys(assigned, previous_pii, previous_xw, business_date)
+    assigned = (
+        recs.where("fast").select("rec_ref", id_cid).unionByName(decided.select("rec_ref", "cid"))
+    )
+    keyed, log_df = transform_stable_keys(
+        clusters, assigned, previous_pii, previous_xw, business_date
+    )
     keyed = step.done("stable keys", keyed)
-    linked = step.done("linked", transform_linked(recs, decided, keyed))
+    id_keys = keyed.where(F.col("cid").startswith("I:")).select(
+        F.expr("substring(cid, 3)").alias("id_pseudonym"), "person_key"
+    )
+    # the per-ID rows keep their partitioning; only the key map moves to meet them
+    keyed_ids = step.done(
+        "keys of the IDs", identities.join(id_keys.hint("shuffle_hash"), "id_pseudonym")
+    )
+    scored_keys = decided.join(keyed, "cid").select(
+        "rec_ref", "person_key", "grade", "score", "evidence"
+    )
+    residue_linked = step.done(
+        "residue linked",
+        _with_survivorship_inputs(
+            recs.where(~F.col("fast")).join(F.broadcast(scored_keys), "rec_ref"), cfg
+        ),
+    )
+    partials = keyed_ids.select(
+        "person_key", *[f"_pick_{g}" for g in _golden_groups()], *_PARTIAL_SCALARS
+    ).unionByName(residue_linked.groupBy("person_key").agg(*golden_partial_aggs(cfg)))
     return MatchOutputs(
-        persons=transform_golden(linked, cfg),
-        crosswalk=transform_crosswalk(linked),
-        person_pii=transform_person_pii(linked),
+        persons=transform_golden(partials),
+        crosswalk=transform_crosswalk(recs, id_keys, residue_linked),
+        person_pii=transform_person_pii(keyed_ids, residue_linked),
         key_log=log_df,
         model=model,
     )
