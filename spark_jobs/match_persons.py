@@ -71,6 +71,7 @@ RECORD_COLUMNS: dict[str, str] = {
     "business_date": "date",
     "_ingested_at": "timestamp",
     "_line_number": "bigint",
+    "_source_file": "string",
 }
 # the comparison inputs of both sides of a candidate pair (see zhongtai.match.compare)
 CMP_COLUMNS = (
@@ -134,24 +135,28 @@ RECORD_KEY = ["feed", "source_system", "source_record_id"]
 MAX_BROADCAST_VERSIONS = 1_000_000
 
 
+# the order of a source record's versions, latest first (the file breaks exact ties)
+VERSION_ORDER = ("business_date", "_ingested_at", "_line_number", "_source_file")
+
+
 def transform_latest_version(records: DataFrame) -> DataFrame:
     """Keep the latest version of each source record (a correction supersedes the original).
 
-    Most records have one version: only the keys seen more than once (found by a narrow
-    aggregation of a hash of the keys) go through the ranking window, so the wide rows are
-    not shuffled for the sake of a few corrections.
+    Most records have one version. The keys seen more than once are found by a narrow
+    aggregation of a 64-bit hash of the keys; the winning version of each is ranked on
+    narrow rows (key and version columns only); the wide records are then read once and
+    filtered through a broadcast of the winners, so they are neither shuffled nor sorted
+    for the sake of a few corrections.
     """
     w = Window.partitionBy(*RECORD_KEY).orderBy(
         F.col("business_date").desc(),
-        F.col("_ingested_at").desc_nulls_last(),
-        F.col("_line_number").desc_nulls_last(),
+        *[F.col(c).desc_nulls_last() for c in VERSION_ORDER[1:]],
     )
 
     def latest(df: DataFrame) -> DataFrame:
         return df.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn")
 
-    # the keys are counted as one 64-bit hash (a narrow, map-side combined shuffle); a hash
-    # collision only sends a few more records through the exact ranking below
+    # a hash collision only sends a few more keys through the exact ranking below
     h = F.xxhash64(*RECORD_KEY)
     versioned = (
         records.select(h.alias("_h")).groupBy("_h").count().where("count > 1").select("_h")
@@ -161,10 +166,26 @@ def transform_latest_version(records: DataFrame) -> DataFrame:
         return records
     if n > MAX_BROADCAST_VERSIONS:
         return latest(records)
-    hashed = records.withColumn("_h", h)
-    keys = F.broadcast(versioned)
-    once = hashed.join(keys, "_h", "left_anti").drop("_h")
-    return once.unionByName(latest(hashed.join(keys, "_h", "left_semi").drop("_h")))
+    cols = [*RECORD_KEY, *VERSION_ORDER]
+    winners = (
+        records.select(h.alias("_h"), *cols)
+        .join(F.broadcast(versioned), "_h", "left_semi")
+        .transform(latest)
+        .select(*[F.col(c).alias(f"_w_{c}") for c in cols], F.lit(True).alias("_w"))
+        .localCheckpoint()
+    )
+    same_key = [F.col(c).eqNullSafe(F.col(f"_w_{c}")) for c in RECORD_KEY]
+    on = same_key[0]
+    for c in same_key[1:]:
+        on = on & c
+    is_winner = F.lit(True)
+    for c in VERSION_ORDER:
+        is_winner = is_winner & F.col(c).eqNullSafe(F.col(f"_w_{c}"))
+    return (
+        records.join(F.broadcast(winners), on, "left")
+        .where(F.col("_w").isNull() | is_winner)
+        .drop("_w", *[f"_w_{c}" for c in cols])
+    )
 
 
 def transform_prepare(records: DataFrame) -> DataFrame:
@@ -183,22 +204,25 @@ def transform_prepare(records: DataFrame) -> DataFrame:
         .withColumn("community_any", F.coalesce("address_community_code", "community_code"))
         # the raw number lives on only as raw_digits (residue comparisons); the version
         # columns are spent: neither is carried through the materialised steps
-        .drop("id_number", "_line_number")
+        .drop("id_number", "_line_number", "_source_file")
     )
 
 
 # ---------------------------------------------------------------- 1. fast path
-def transform_id_owners(records: DataFrame, max_pinyin_edits: int) -> DataFrame:
-    """Mark each usable-ID record consistent or in conflict with the identity its ID holds.
+def _name_key() -> Column:
+    return F.coalesce("name_pinyin", "name_norm")
 
-    The identity of an ID is the name most often seen with it, population records first.
-    A record whose pinyin name is more than ``max_pinyin_edits`` edits from it (and whose
-    hanzi differ) is a conflict: the ID is someone else's (a parent's, a stranger's).
+
+def transform_id_owners(records: DataFrame) -> DataFrame:
+    """The identity each usable ID holds: (id_pseudonym, _owner_key, _owner_name).
+
+    The identity of an ID is the name most often seen with it, population records first,
+    then the most records, then the first reference. ``records`` is partitioned by ID
+    pseudonym: both aggregations run on that partitioning (no shuffle) over narrow rows.
     """
-    name_key = F.coalesce("name_pinyin", "name_norm")
-    ided = records.where("has_id")
+    name_key = _name_key()
     votes = (
-        ided.where(name_key.isNotNull())
+        records.where(F.col("has_id") & name_key.isNotNull())
         .groupBy("id_pseudonym", name_key.alias("_nk"))
         .agg(
             F.sum(F.when(F.col("feed") == "population", 1).otherwise(0)).alias("_pop"),
@@ -207,15 +231,23 @@ def transform_id_owners(records: DataFrame, max_pinyin_edits: int) -> DataFrame:
             F.first("name_norm", ignorenulls=True).alias("_owner_name"),
         )
     )
-    # the owner is the vote with the most population records, then the most records, then
-    # the first reference: one aggregation on the ID partitioning (no window, no shuffle)
     owners = votes.groupBy("id_pseudonym").agg(
         F.min_by(
             F.struct(F.col("_nk").alias("_owner_key"), "_owner_name"),
             F.struct(-F.col("_pop"), -F.col("_n"), F.col("_first")),
         ).alias("_o")
     )
-    owners = owners.select("id_pseudonym", "_o._owner_key", "_o._owner_name")
+    return owners.select("id_pseudonym", "_o._owner_key", "_o._owner_name")
+
+
+def transform_fast_flags(records: DataFrame, owners: DataFrame, max_pinyin_edits: int) -> DataFrame:
+    """Mark each usable-ID record consistent or in conflict with the identity its ID holds.
+
+    A record whose pinyin name is more than ``max_pinyin_edits`` edits from the identity's
+    (and whose hanzi differ) is a conflict: the ID is someone else's (a parent's, a
+    stranger's). Consistent records take the fast path (``fast``).
+    """
+    name_key = _name_key()
     # a hash join on the shared partitioning: the wide records are neither moved nor sorted
     joined = records.join(owners.hint("shuffle_hash"), "id_pseudonym", "left")
     consistent = (
@@ -1083,13 +1115,15 @@ def transform(
     """
     parts = int(records.sparkSession.conf.get("spark.sql.shuffle.partitions") or 8)
     step = _Steps()
-    recs = step.done(
-        "records (latest versions, identity votes)",
+    base = step.done(
+        "records (latest versions)",
         records.transform(transform_latest_version)
         .transform(transform_prepare)
-        .repartition(parts, "id_pseudonym")
-        .transform(lambda d: transform_id_owners(d, cfg.name_consistent_max_edits)),
+        .repartition(parts, "id_pseudonym"),
     )
+    owners = step.done("identities of the IDs", transform_id_owners(base))
+    # not materialised: each reader joins the small owner table on the shared partitioning
+    recs = transform_fast_flags(base, owners, cfg.name_consistent_max_edits)
     identities = step.done("library and partial golden records", transform_identities(recs, cfg))
     library = transform_library(identities)
     residue = step.done("residue", transform_residue(recs, library))

@@ -223,3 +223,45 @@ def test_labelled_pairs_are_records_sharing_an_id(spark):
     assert (birth.count(0), birth.count(-1)) == (10, 20)  # only delivered dates compared
     addr = [p[fields.index("address")] for p, n in pats.items() for _ in range(n)]
     assert (addr.count(0), addr.count(1)) == (15, 15)  # A2 in the same community
+
+
+def test_latest_version_of_each_source_record(spark):
+    """A correction supersedes the original: later business date, then later ingestion,
+    then later line; records sent once, and keys that differ only in feed, pass as they are."""
+    from zhongtai.spark.jobs import load_job
+
+    job = load_job("match_persons")
+    t0 = dt.datetime(2026, 11, 1, 8, tzinfo=dt.UTC)
+    t1 = dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC)
+    rows = [
+        # (feed, system, id, business date, ingested, line, file, what)
+        ("nucleic_acid", "city", "S1", D1, t0, 1, "a.csv", "S1 original"),
+        ("nucleic_acid", "city", "S1", D2, t1, 9, "b.csv", "S1 corrected"),
+        ("nucleic_acid", "city", "S2", D1, t0, 2, "a.csv", "S2 first"),
+        ("nucleic_acid", "city", "S2", D1, t1, 1, "c.csv", "S2 re-sent later the same day"),
+        ("nucleic_acid", "city", "S3", D1, t0, 3, "a.csv", "S3 line 3"),
+        ("nucleic_acid", "city", "S3", D1, t0, 7, "a.csv", "S3 line 7"),
+        ("nucleic_acid", "national", "S1", D1, t0, 1, "n.csv", "national S1"),
+        ("vaccination", "city", "S1", D1, t0, 1, "v.csv", "vaccination S1"),
+        ("nucleic_acid", "city", "S4", D1, None, None, None, "S4 once"),
+        # two files of one zipped delivery, the same line of each: exactly one survives
+        ("nucleic_acid", "city", "S5", D1, t0, 4, "part-1.csv", "S5 in part 1"),
+        ("nucleic_acid", "city", "S5", D1, t0, 4, "part-2.csv", "S5 in part 2"),
+    ]
+    df = spark.createDataFrame(
+        rows,
+        "feed string, source_system string, source_record_id string, business_date date, "
+        "_ingested_at timestamp, _line_number long, _source_file string, what string",
+    )
+    kept = sorted(r["what"] for r in df.transform(job.transform_latest_version).collect())
+    assert kept == sorted(
+        [
+            "S1 corrected",
+            "S2 re-sent later the same day",
+            "S3 line 7",
+            "national S1",
+            "vaccination S1",
+            "S4 once",
+            "S5 in part 2",
+        ]
+    )
