@@ -352,12 +352,15 @@ def transform_residue(records: DataFrame, library: DataFrame) -> DataFrame:
     blocking and compared as the record's address.
     """
     res = records.where(~F.col("fast"))
+    # only the holders of IDs in conflict are fetched from the library, by a broadcast of
+    # those IDs: the library is neither shuffled nor sorted for the residue's sake
+    conflict_ids = res.where("id_conflict").select(F.col("id_pseudonym").alias("_hid")).distinct()
     holder = library.select(
         F.col("id_pseudonym").alias("_hid"),
         F.col("address_id").alias("_h_addr"),
         F.col("phone_norm").alias("_h_phone"),
         F.col("community_code").alias("_h_comm"),
-    )
+    ).join(F.broadcast(conflict_ids), "_hid", "left_semi")
     res = res.join(holder, F.col("id_conflict") & (F.col("id_pseudonym") == F.col("_hid")), "left")
     own_id_digits = F.coalesce(
         F.when(
@@ -412,8 +415,9 @@ def blocking_keys(df: DataFrame, rules: tuple[tuple[str, ...], ...], side: str) 
     """
     from zhongtai.match.blocking import excel_prefix, id_neighbours
 
-    neighbours = F.udf(id_neighbours, T.ArrayType(T.StringType()))
-    prefix = F.udf(excel_prefix, T.StringType())
+    # Arrow-batched Python UDFs: whole batches cross to the Python worker, not pickled rows
+    neighbours = F.udf(id_neighbours, T.ArrayType(T.StringType()), useArrow=True)
+    prefix = F.udf(excel_prefix, T.StringType(), useArrow=True)
     keys: list[Column] = []
     py, birth = F.col("name_pinyin"), F.col("birth_date").cast("string")
     for rule in rules:
@@ -472,35 +476,52 @@ def _small(df: DataFrame, rows: int) -> DataFrame:
     return F.broadcast(df) if rows <= BROADCAST_ROWS else df
 
 
+def _pairs_within(refs: Column) -> Column:
+    """Every pair (l_ref < r_ref) of the distinct references of a block (an array)."""
+    a = F.array_sort(refs)
+    return F.flatten(
+        F.transform(
+            a,
+            lambda x, i: F.transform(
+                F.slice(a, i + 2, F.greatest(F.size(a) - i - 1, F.lit(1))),
+                lambda y: F.struct(x.alias("l_ref"), y.alias("r_ref")),
+            ),
+        )
+    )
+
+
 def transform_candidates(residue: DataFrame, library: DataFrame, cfg: MatchingConfig) -> DataFrame:
     """Candidate pairs (l = residue record, r = library person or another residue record).
 
     The residue is small next to the library: its keys are broadcast to find the library
     persons that share one, and the library's comparison fields are fetched only for the
-    persons that became candidates.
+    persons that became candidates. Whatever is small enough is broadcast, so the library
+    side is never shuffled or sorted; the residue's own blocks are formed by one
+    aggregation of its keys.
     """
     rkeys = blocking_keys(residue, cfg.blocking_rules, "record").distinct().localCheckpoint()
     n_rkeys = rkeys.count()
     wanted = rkeys.select("bkey").distinct()
+    pkeys = blocking_keys(library, cfg.blocking_rules, "person").join(
+        _small(wanted, n_rkeys), "bkey", "left_semi"
+    )
+    # a key shared by more library persons than max_block_size is too weak to block on
     pkeys = (
-        blocking_keys(library, cfg.blocking_rules, "person")
-        .join(_small(wanted, n_rkeys), "bkey", "left_semi")
+        pkeys.withColumn("_n", F.count("*").over(Window.partitionBy("bkey")))
+        .where(F.col("_n") <= cfg.max_block_size)
+        .drop("_n")
         .localCheckpoint()
     )
-    sizes = pkeys.groupBy("bkey").count().where(F.col("count") <= cfg.max_block_size)
-    pkeys = pkeys.join(sizes.select("bkey"), "bkey", "left_semi")
-    to_person = (
-        rkeys.alias("a")
-        .join(pkeys.alias("b"), "bkey")
-        .select(F.col("a.cand_ref").alias("l_ref"), F.col("b.cand_ref").alias("r_ref"))
+    n_pkeys = pkeys.count()
+    to_person = rkeys.join(_small(pkeys.withColumnRenamed("cand_ref", "r_ref"), n_pkeys), "bkey")
+    to_person = to_person.select(F.col("cand_ref").alias("l_ref"), "r_ref")
+    blocks = (
+        rkeys.groupBy("bkey")
+        .agg(F.collect_list("cand_ref").alias("_refs"))
+        .where((F.size("_refs") > 1) & (F.size("_refs") <= cfg.max_block_size))
     )
-    rsizes = rkeys.groupBy("bkey").count().where(F.col("count") <= cfg.max_block_size)
-    rk = rkeys.join(rsizes.select("bkey"), "bkey", "left_semi")
-    to_record = (
-        rk.alias("a")
-        .join(rk.alias("b"), "bkey")
-        .where(F.col("a.cand_ref") < F.col("b.cand_ref"))
-        .select(F.col("a.cand_ref").alias("l_ref"), F.col("b.cand_ref").alias("r_ref"))
+    to_record = blocks.select(F.explode(_pairs_within(F.col("_refs"))).alias("_p")).select(
+        "_p.l_ref", "_p.r_ref"
     )
     pairs = to_person.unionByName(to_record).distinct().localCheckpoint()
     n_pairs = pairs.count()
@@ -512,13 +533,15 @@ def transform_candidates(residue: DataFrame, library: DataFrame, cfg: MatchingCo
     sides = persons.select("cand_ref", *CMP_COLUMNS).unionByName(
         residue.select("cand_ref", *CMP_COLUMNS)
     )
+    n_res = residue.count()
     left = residue.select(
         F.col("cand_ref").alias("l_ref"), *[F.col(c).alias(f"l_{c}") for c in CMP_COLUMNS]
     )
     right = sides.select(
         F.col("cand_ref").alias("r_ref"), *[F.col(c).alias(f"r_{c}") for c in CMP_COLUMNS]
     )
-    return pairs.join(left, "l_ref").join(right, "r_ref")
+    # the sides are at most the residue plus one person per pair: broadcast, the pairs stay
+    return pairs.join(_small(left, n_res), "l_ref").join(_small(right, n_res + n_pairs), "r_ref")
 
 
 COMPARED_SCHEMA = T.StructType(
@@ -969,15 +992,24 @@ def golden_merge_aggs() -> list[Column]:
     ]
 
 
-def transform_golden(partials: DataFrame) -> DataFrame:
+def transform_golden(id_partials: DataFrame, residue_partials: DataFrame, rows: int) -> DataFrame:
     """Golden records from the partial picks of each person (``person_key`` + partials).
 
     Per field group, the configured survivorship order picked the record whose values
-    survive; ``field_sources`` names that record for each group.
+    survive; ``field_sources`` names that record for each group. Most persons are one ID
+    whose records the fast path linked: their partial is already whole. Only the persons
+    that residue records joined (``residue_partials``, ``rows`` of them) are merged.
     """
+    touched = _small(residue_partials.select("person_key"), rows)
+    alone = id_partials.join(touched, "person_key", "left_anti")
+    merged = (
+        id_partials.join(touched, "person_key", "left_semi")
+        .unionByName(residue_partials)
+        .groupBy("person_key")
+        .agg(*golden_merge_aggs())
+    )
     groups = _golden_groups()
-    agg = partials.groupBy("person_key").agg(*golden_merge_aggs())
-    g = agg.select(
+    g = alone.unionByName(merged).select(
         "*",
         *[
             F.when(F.col(f"_pick_{grp}._has"), F.col(f"_pick_{grp}.{c}")).alias(f"{grp}__{c}")
@@ -1079,6 +1111,11 @@ def transform_person_pii(keyed_identities: DataFrame, residue_linked: DataFrame)
     return ids.unionByName(rest)
 
 
+def _release(df: DataFrame) -> None:
+    """Free the blocks of a local checkpoint that no later step reads (driver memory)."""
+    df._jdf.queryExecution().analyzed().rdd().unpersist(False)
+
+
 class _Steps:
     """Materialise each step (a local checkpoint) and log how long it took."""
 
@@ -1122,11 +1159,17 @@ def transform(
         .repartition(parts, "id_pseudonym"),
     )
     owners = step.done("identities of the IDs", transform_id_owners(base))
-    # not materialised: each reader joins the small owner table on the shared partitioning
-    recs = transform_fast_flags(base, owners, cfg.name_consistent_max_edits)
+    # materialised once (the identities, the residue, the crosswalk and the labelled pairs
+    # all read it); the unflagged copy is then released
+    recs = step.done(
+        "records flagged", transform_fast_flags(base, owners, cfg.name_consistent_max_edits)
+    )
+    _release(base)
     identities = step.done("library and partial golden records", transform_identities(recs, cfg))
     library = transform_library(identities)
-    residue = step.done("residue", transform_residue(recs, library))
+    # the wide residue records, read once: scored here, joined to their persons below
+    residue_recs = step.done("residue records", recs.where(~F.col("fast")))
+    residue = step.done("residue", transform_residue(residue_recs, library))
     compared = step.done(
         "candidates compared", transform_compare(transform_candidates(residue, library, cfg))
     )
@@ -1155,20 +1198,23 @@ def transform(
     keyed_ids = step.done(
         "keys of the IDs", identities.join(id_keys.hint("shuffle_hash"), "id_pseudonym")
     )
-    scored_keys = decided.join(keyed, "cid").select(
+    n_decided = decided.count()
+    decided_keys = keyed.join(
+        _small(decided.select("cid").distinct(), n_decided), "cid", "left_semi"
+    )
+    scored_keys = decided.join(decided_keys, "cid").select(
         "rec_ref", "person_key", "grade", "score", "evidence"
     )
     residue_linked = step.done(
         "residue linked",
-        _with_survivorship_inputs(
-            recs.where(~F.col("fast")).join(F.broadcast(scored_keys), "rec_ref"), cfg
-        ),
+        _with_survivorship_inputs(residue_recs.join(scored_keys, "rec_ref"), cfg),
     )
-    partials = keyed_ids.select(
+    id_partials = keyed_ids.select(
         "person_key", *[f"_pick_{g}" for g in _golden_groups()], *_PARTIAL_SCALARS
-    ).unionByName(residue_linked.groupBy("person_key").agg(*golden_partial_aggs(cfg)))
+    )
+    residue_partials = residue_linked.groupBy("person_key").agg(*golden_partial_aggs(cfg))
     return MatchOutputs(
-        persons=transform_golden(partials),
+        persons=transform_golden(id_partials, residue_partials, n_decided),
         crosswalk=transform_crosswalk(recs, id_keys, residue_linked),
         person_pii=transform_person_pii(keyed_ids, residue_linked),
         key_log=log_df,
