@@ -1159,12 +1159,9 @@ def transform(
         .repartition(parts, "id_pseudonym"),
     )
     owners = step.done("identities of the IDs", transform_id_owners(base))
-    # materialised once (the identities, the residue, the crosswalk and the labelled pairs
-    # all read it); the unflagged copy is then released
-    recs = step.done(
-        "records flagged", transform_fast_flags(base, owners, cfg.name_consistent_max_edits)
-    )
-    _release(base)
+    # not materialised (a second copy of the wide rows costs more than it saves, measured at
+    # 1M persons): each reader joins the small owner table on the shared partitioning
+    recs = transform_fast_flags(base, owners, cfg.name_consistent_max_edits)
     identities = step.done("library and partial golden records", transform_identities(recs, cfg))
     library = transform_library(identities)
     # the wide residue records, read once: scored here, joined to their persons below
@@ -1198,6 +1195,7 @@ def transform(
     keyed_ids = step.done(
         "keys of the IDs", identities.join(id_keys.hint("shuffle_hash"), "id_pseudonym")
     )
+    _release(identities)  # keyed_ids holds all of it from here on
     n_decided = decided.count()
     decided_keys = keyed.join(
         _small(decided.select("cid").distinct(), n_decided), "cid", "left_semi"

@@ -191,10 +191,14 @@ def decide_scored(
     )
     if not carry:
         return out
-    fields = scored.select(F.col("l_ref").alias("ev_l"), F.col("r_ref").alias("ev_r"), *carry)
-    return out.join(
-        F.broadcast(fields) if len(pairs) <= 2_000_000 else fields, ["ev_l", "ev_r"], "left"
+    # only the deciding pairs' columns are fetched: the decisions (one per residue record)
+    # are broadcast to the scored pairs, which are neither broadcast nor shuffled
+    ev = out.where(F.col("ev_l").isNotNull()).select("ev_l", "ev_r")
+    small = len(decided) <= 2_000_000
+    fields = scored.select(F.col("l_ref").alias("ev_l"), F.col("r_ref").alias("ev_r"), *carry).join(
+        F.broadcast(ev) if small else ev, ["ev_l", "ev_r"], "left_semi"
     )
+    return out.join(fields, ["ev_l", "ev_r"], "left")
 
 
 def fs_evidence(model: Any, new_rule: str) -> Any:
