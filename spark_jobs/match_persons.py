@@ -483,7 +483,7 @@ def _pairs_within(refs: Column) -> Column:
         F.transform(
             a,
             lambda x, i: F.transform(
-                F.slice(a, i + 2, F.greatest(F.size(a) - i - 1, F.lit(1))),
+                F.slice(a, i + 2, F.size(a)),  # past the end: an empty slice
                 lambda y: F.struct(x.alias("l_ref"), y.alias("r_ref")),
             ),
         )
@@ -937,17 +937,6 @@ _DEFAULT_SURVIVORSHIP = {
 }
 
 
-# the partial aggregates other than the picks, by name
-_PARTIAL_SCALARS = (
-    "_has_pop",
-    "_systems",
-    "first_seen_date",
-    "last_seen_date",
-    "pseudonym_key_version",
-    "records",
-)
-
-
 def golden_partial_aggs(cfg: MatchingConfig) -> list[Column]:
     """Survivorship over a subset of a person's records (input: _with_survivorship_inputs).
 
@@ -1207,10 +1196,9 @@ def transform(
         "residue linked",
         _with_survivorship_inputs(residue_recs.join(scored_keys, "rec_ref"), cfg),
     )
-    id_partials = keyed_ids.select(
-        "person_key", *[f"_pick_{g}" for g in _golden_groups()], *_PARTIAL_SCALARS
-    )
     residue_partials = residue_linked.groupBy("person_key").agg(*golden_partial_aggs(cfg))
+    # the per-ID rows carry the same partial columns (golden_partial_aggs) among others
+    id_partials = keyed_ids.select(*residue_partials.columns)
     return MatchOutputs(
         persons=transform_golden(id_partials, residue_partials, n_decided),
         crosswalk=transform_crosswalk(recs, id_keys, residue_linked),
