@@ -189,22 +189,35 @@ def transform_latest_version(records: DataFrame) -> DataFrame:
 
 
 def transform_prepare(records: DataFrame) -> DataFrame:
-    """Record reference, usable-ID flag and the digits of a damaged resident ID."""
+    """Record reference, usable-ID flag, the digits of a damaged ID, one community column.
+
+    Whatever a later step does not read is dropped here, before the records are shuffled
+    by ID (the one move of the wide rows).
+    """
     digits = F.regexp_replace(F.upper(F.coalesce("id_number", F.lit(""))), "[^0-9X]", "")
     resident = F.coalesce(F.col("id_type"), F.lit("resident_id")) == "resident_id"
+    has_id = F.col("id_pseudonym").isNotNull() & F.coalesce("id_valid", F.lit(True))
     return (
         records.withColumn("rec_ref", F.concat_ws(":", "feed", "source_system", "source_record_id"))
-        .withColumn(
-            "has_id", F.col("id_pseudonym").isNotNull() & F.coalesce("id_valid", F.lit(True))
-        )
+        .withColumn("has_id", has_id)
+        # only a record without a usable ID compares its raw digits (residue comparisons)
         .withColumn(
             "raw_digits",
-            F.when(resident & (F.length(digits) == 18) & digits.rlike("^[0-9]{17}[0-9X]$"), digits),
+            F.when(
+                ~has_id & resident & (F.length(digits) == 18) & digits.rlike("^[0-9]{17}[0-9X]$"),
+                digits,
+            ),
         )
         .withColumn("community_any", F.coalesce("address_community_code", "community_code"))
-        # the raw number lives on only as raw_digits (residue comparisons); the version
-        # columns are spent: neither is carried through the materialised steps
-        .drop("id_number", "_line_number", "_source_file")
+        # the raw number lives on only as raw_digits; the version columns are spent
+        .drop(
+            "id_number",
+            "id_valid",
+            "community_code",
+            "address_community_code",
+            "_line_number",
+            "_source_file",
+        )
     )
 
 
@@ -1201,7 +1214,10 @@ def transform(
     id_partials = keyed_ids.select(*residue_partials.columns)
     return MatchOutputs(
         persons=transform_golden(id_partials, residue_partials, n_decided),
-        crosswalk=transform_crosswalk(recs, id_keys, residue_linked),
+        # the key map of the per-ID rows shares the records' partitioning: nothing moves
+        crosswalk=transform_crosswalk(
+            recs, keyed_ids.select("id_pseudonym", "person_key"), residue_linked
+        ),
         person_pii=transform_person_pii(keyed_ids, residue_linked),
         key_log=log_df,
         model=model,
