@@ -97,27 +97,6 @@ def tree_cpu_seconds(root: int) -> float:
     return total
 
 
-def end_jvm() -> None:
-    """End the Spark JVM itself, and wait until it has exited.
-
-    A stopped session leaves its JVM running with the heap it grew (up to the driver
-    memory, 12g at 1M persons) still resident: Splink, run next, then shares the machine's
-    memory with it (at 1M persons, a measured Splink run took 2.3 times as long).
-    """
-    from pyspark import SparkContext
-
-    gateway = SparkContext._gateway
-    if gateway is None:
-        return
-    proc = getattr(gateway, "proc", None)
-    gateway.shutdown()
-    if proc is not None:
-        proc.terminate()
-        proc.wait(timeout=120)
-    SparkContext._gateway = None
-    SparkContext._jvm = None
-
-
 def run_ours(settings: Any) -> dict[str, Any]:
     """Time build_person_master (Spark already started) and score its crosswalk."""
     from zhongtai.match import build_person_master
@@ -130,8 +109,7 @@ def run_ours(settings: Any) -> dict[str, Any]:
     report = build_person_master(settings, DAY, f"bench-splink-{int(time.time())}")
     seconds = time.perf_counter() - t
     cpu = tree_cpu_seconds(os.getpid()) - cpu
-    stop_spark()
-    end_jvm()  # free the cores and the memory for Splink
+    stop_spark()  # the session and its JVM: free the cores and the memory for Splink
     if not report.records:
         raise ZhongtaiError("the linker published no records; is the clean zone empty?")
     q = evaluate_person_master(settings, DAY)
