@@ -6,6 +6,8 @@ extract   — clean partitions <= D of population, nucleic_acid, vaccination and
 transform — 1. fast path: records with a usable ID join their person through the keyed
                pseudonym, no pairwise scoring, unless their name disagrees with the identity
                that ID holds (a parent's ID used for a child, someone else's number);
+               one Arrow-batched pass per partition of ID-shuffled records
+               (zhongtai.match.fastpath) flags them and aggregates each ID;
             2. residue (no usable ID, or such a conflict): blocking keys against the library
                persons and the other residue records; rapidfuzz comparisons in an
                Arrow-batched UDF; Fellegi–Sunter weights (u on random pairs, m by EM);
@@ -222,89 +224,124 @@ def transform_prepare(records: DataFrame) -> DataFrame:
 
 
 # ---------------------------------------------------------------- 1. fast path
-def _name_key() -> Column:
-    return F.coalesce("name_pinyin", "name_norm")
+# the library person's sets of values (all distinct values of its ID's fast records)
+SET_COLUMNS = (
+    ("phone_norm", "phone_norm"),
+    ("address_id", "address_id"),
+    ("community_code", "community_any"),
+)
 
 
-def transform_id_owners(records: DataFrame) -> DataFrame:
-    """The identity each usable ID holds: (id_pseudonym, _owner_key, _owner_name).
+def _fast_path_spec(cfg: MatchingConfig) -> tuple[Any, list[Column]]:
+    """The per-ID computation of the fast path, and the order columns it reads.
 
-    The identity of an ID is the name most often seen with it, population records first,
-    then the most records, then the first reference. ``records`` is partitioned by ID
-    pseudonym: both aggregations run on that partitioning (no shuffle) over narrow rows.
+    Every order is computed here, as named columns (``_o_...``), from the same expressions
+    as the residue's survivorship (:func:`_order_keys`); the partition function only ranks.
     """
-    name_key = _name_key()
-    votes = (
-        records.where(F.col("has_id") & name_key.isNotNull())
-        .groupBy("id_pseudonym", name_key.alias("_nk"))
-        .agg(
-            F.sum(F.when(F.col("feed") == "population", 1).otherwise(0)).alias("_pop"),
-            F.count("*").alias("_n"),
-            F.min("rec_ref").alias("_first"),
-            F.first("name_norm", ignorenulls=True).alias("_owner_name"),
-        )
+    from zhongtai.match.fastpath import FastPathSpec, Pick
+
+    order_cols: list[Column] = [
+        (F.col("feed") != "population").cast("int").alias("_o_head_0"),
+        F.col("name_norm").isNull().cast("int").alias("_o_head_1"),
+    ]
+    picks = []
+    names: dict[str, Column] = {}
+    for g, (value, cols) in _golden_groups().items():
+        keys = _order_keys(cfg.survivorship.get(g, _DEFAULT_SURVIVORSHIP[g]), value, g)
+        names.update(keys)
+        picks.append(Pick(g, tuple(n for n, _ in keys), cols))
+    order_cols += [k.alias(n) for n, k in names.items()]
+    spec = FastPathSpec(
+        max_pinyin_edits=cfg.name_consistent_max_edits,
+        head_order=("_o_head_0", "_o_head_1"),
+        picks=tuple(picks),
+        joined_sets=SET_COLUMNS,
+        firsts=tuple(
+            (f"_pii_{name}", src if isinstance(src, tuple) else (src,))
+            for name, src in PII_FIELDS.items()
+        ),
     )
-    owners = votes.groupBy("id_pseudonym").agg(
-        F.min_by(
-            F.struct(F.col("_nk").alias("_owner_key"), "_owner_name"),
-            F.struct(-F.col("_pop"), -F.col("_n"), F.col("_first")),
-        ).alias("_o")
-    )
-    return owners.select("id_pseudonym", "_o._owner_key", "_o._owner_name")
+    return spec, order_cols
 
 
-def transform_fast_flags(records: DataFrame, owners: DataFrame, max_pinyin_edits: int) -> DataFrame:
-    """Mark each usable-ID record consistent or in conflict with the identity its ID holds.
+def transform_fast_path(base: DataFrame, cfg: MatchingConfig) -> DataFrame:
+    """The fast path of every ID, on the records' partitioning by ID pseudonym (no shuffle).
 
-    A record whose pinyin name is more than ``max_pinyin_edits`` edits from the identity's
-    (and whose hanzi differ) is a conflict: the ID is someone else's (a parent's, a
-    stranger's). Consistent records take the fast path (``fast``).
+    One pass per partition (:mod:`zhongtai.match.fastpath`, Arrow-batched) finds the
+    identity each ID holds, flags the records that disagree with it, and aggregates the
+    records that agree. Rows with ``_marker`` false are one per ID: its library person
+    (``_h`` and the value sets), partial golden record (the ``_pick_<group>`` structs of
+    :func:`golden_partial_aggs`, so that the residue's partials merge with them) and
+    key-map fields (``_pii_<field>``). Rows with ``_marker`` true name each record off the
+    fast path (``rec_ref``, ``id_conflict``).
     """
-    name_key = _name_key()
-    # a hash join on the shared partitioning: the wide records are neither moved nor sorted
-    joined = records.join(owners.hint("shuffle_hash"), "id_pseudonym", "left")
-    consistent = (
-        name_key.isNull()
-        | F.col("_owner_key").isNull()
-        | (name_key == F.col("_owner_key"))
-        | (F.col("name_norm") == F.col("_owner_name"))
-        | (F.levenshtein(name_key, F.col("_owner_key")) <= max_pinyin_edits)
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    from zhongtai.match.fastpath import fast_path_batches
+
+    spec, order_cols = _fast_path_spec(cfg)
+    # the golden groups read the conflict flag: a record on the fast path has none
+    # only what the partition function reads travels to it (times only as order keys)
+    skip = ("source_record_id", "raw_digits", "updated_at", "_ingested_at")
+    inputs = _with_survivorship_inputs(base.withColumn("id_conflict", F.lit(False)), cfg).select(
+        *[c for c in base.columns if c not in skip], *order_cols
+    )
+    types = {f.name: f.dataType for f in inputs.schema.fields}
+
+    def struct(fields: list[tuple[str, T.DataType]]) -> T.StructType:
+        return T.StructType([T.StructField(n, t) for n, t in fields])
+
+    head = struct(
+        [
+            ("name_norm", T.StringType()),
+            ("name_pinyin", T.StringType()),
+            ("birth_date", T.DateType()),
+            ("gender", T.StringType()),
+            ("id_digits", T.StringType()),
+        ]
+    )
+    fields = [("id_pseudonym", T.StringType()), ("_h", head)]
+    fields += [(out, T.StringType()) for out, _ in spec.joined_sets]
+    for p in spec.picks:
+        order = [(f"k{i}", types[c]) for i, c in enumerate(p.order)]
+        order.append((f"k{len(p.order)}", T.StringType()))
+        pick = [("o", struct(order)), ("_has", T.BooleanType()), ("_src", T.StringType())]
+        fields.append((f"_pick_{p.name}", struct(pick + [(c, types[c]) for c in p.columns])))
+    fields += [
+        ("_has_pop", T.IntegerType()),
+        ("_systems", T.ArrayType(T.StringType())),
+        ("first_seen_date", T.DateType()),
+        ("last_seen_date", T.DateType()),
+        ("pseudonym_key_version", T.StringType()),
+        ("records", T.LongType()),
+    ]
+    fields += [(out, types[src[0]]) for out, src in spec.firsts]
+    fields += [
+        ("rec_ref", T.StringType()),
+        ("id_conflict", T.BooleanType()),
+        ("_marker", T.BooleanType()),
+    ]
+    schema = struct(fields)
+    arrow_schema = to_arrow_schema(schema, timezone="UTC")
+    return inputs.mapInArrow(fast_path_batches(spec, arrow_schema), schema)
+
+
+def transform_identities(fast_path: DataFrame) -> DataFrame:
+    """One row per usable ID: its library person, partial golden record and key-map fields."""
+    return fast_path.where(~F.col("_marker")).drop("rec_ref", "id_conflict", "_marker")
+
+
+def transform_fast_flags(base: DataFrame, markers: DataFrame, rows: int) -> DataFrame:
+    """The records with ``fast`` and ``id_conflict``: off the fast path are the ``markers``."""
+    m = markers.select(
+        "rec_ref", F.col("id_conflict").alias("_m_conflict"), F.lit(True).alias("_m")
     )
     return (
-        joined.withColumn("id_conflict", F.col("has_id") & ~consistent)
-        .withColumn("fast", F.col("has_id") & consistent)
-        .drop("_owner_key", "_owner_name")
+        base.join(_small(m, rows), "rec_ref", "left")
+        .withColumn("fast", F.col("has_id") & F.col("_m").isNull())
+        .withColumn("id_conflict", F.coalesce("_m_conflict", F.lit(False)))
+        .drop("_m", "_m_conflict")
     )
-
-
-def _joined_set(c: str) -> Column:
-    return F.concat_ws(MULTI_SEP, F.array_sort(F.collect_set(c)))
-
-
-def _library_aggs() -> list[Column]:
-    """The library person's comparison fields, aggregated over the fast records of its ID."""
-    # the comparison identity is the first population record with a name (else any record
-    # with a name, else any), by reference
-    head = F.struct(
-        "name_norm",
-        "name_pinyin",
-        F.coalesce("birth_date_from_id", "birth_date").alias("birth_date"),
-        F.coalesce("gender_from_id", "gender").alias("gender"),
-        F.when(
-            F.coalesce("id_type", F.lit("resident_id")) == "resident_id", F.col("id_number_norm")
-        ).alias("id_digits"),
-    )
-    order = F.struct(
-        (F.col("feed") != "population").alias("_not_pop"),
-        F.col("name_norm").isNull().alias("_no_name"),
-        F.col("rec_ref"),
-    )
-    return [
-        F.min_by(head, order).alias("_h"),
-        _joined_set("phone_norm").alias("phone_norm"),
-        _joined_set("address_id").alias("address_id"),
-        _joined_set("community_any").alias("community_code"),
-    ]
 
 
 # the restricted key map's identity fields (master/person_pii), first non-null of each
@@ -326,21 +363,6 @@ def _pii_aggs(prefix: str = "") -> list[Column]:
         c = F.coalesce(*src) if isinstance(src, tuple) else F.col(src)
         out.append(F.first(c, ignorenulls=True).alias(prefix + name))
     return out
-
-
-def transform_identities(records: DataFrame, cfg: MatchingConfig) -> DataFrame:
-    """One row per usable ID: its library person, partial golden record and key-map fields.
-
-    The fast records of an ID are one person, so everything the outputs need from them is
-    aggregated here, once, on the ID partitioning the records already have (no shuffle of
-    the wide rows): the comparison fields of the library, the survivorship picks of the
-    golden record (merged later with the residue records that join the person) and the
-    identity fields of the key map.
-    """
-    fast = _with_survivorship_inputs(records.where("fast"), cfg)
-    return fast.groupBy("id_pseudonym").agg(
-        *_library_aggs(), *golden_partial_aggs(cfg), *_pii_aggs("_pii_")
-    )
 
 
 def transform_library(identities: DataFrame) -> DataFrame:
@@ -887,25 +909,34 @@ def _desc_nulls_last(c: Column) -> Column:
     return F.coalesce(-F.unix_micros(c), F.lit(_LAST))
 
 
+def _order_keys(rule: tuple[str, ...], value: Column, group: str) -> list[tuple[str, Column]]:
+    """The named sort keys, ascending, of survivorship ``rule`` for field ``group``.
+
+    A record with the value comes before one without; then the rule's criteria. The record
+    reference, which breaks the remaining ties, is not included. A key other than the
+    first is the same for every group and has the same name in all.
+    """
+    keys = [(f"_o_{group}_missing", value.isNull().cast("int"))]
+    for r in rule:
+        if r == "trust":
+            keys.append(("_o_trust", F.col("_trust")))
+        elif r == "recent":
+            keys += [
+                ("_o_recent_updated", _desc_nulls_last(F.col("updated_at"))),
+                ("_o_recent_date", -F.unix_date(F.col("business_date"))),
+                ("_o_recent_ingested", _desc_nulls_last(F.col("_ingested_at"))),
+            ]
+        elif r == "complete":
+            keys.append(("_o_complete", -F.col("_complete")))
+    return keys
+
+
 def _order_key(rule: tuple[str, ...], value: Column) -> Column:
     """One struct whose ascending order is the survivorship order of ``rule``.
 
-    A record with the value comes before one without; then the rule's criteria; the record
-    reference breaks ties, so the pick is deterministic.
+    The record reference breaks ties, so the pick is deterministic.
     """
-    keys: list[Column] = [value.isNull().cast("int")]
-    for r in rule:
-        if r == "trust":
-            keys.append(F.col("_trust"))
-        elif r == "recent":
-            keys += [
-                _desc_nulls_last(F.col("updated_at")),
-                -F.unix_date(F.col("business_date")),
-                _desc_nulls_last(F.col("_ingested_at")),
-            ]
-        elif r == "complete":
-            keys.append(-F.col("_complete"))
-    keys.append(F.col("rec_ref"))
+    keys = [k for _, k in _order_keys(rule, value, "")] + [F.col("rec_ref")]
     return F.struct(*[k.alias(f"k{i}") for i, k in enumerate(keys)])
 
 
@@ -1146,11 +1177,11 @@ def transform(
 ) -> MatchOutputs:
     """All transformations, from unioned clean records to the master tables.
 
-    The wide records are shuffled once, by ID pseudonym: the identity votes, the fast
-    path, and one aggregation per ID (library person, partial golden record, key-map
-    fields) all work on that partitioning. After that only narrow or per-ID rows move: the
-    key map, the residue, and the partial golden records merged by person key. Local
-    checkpoints cut the lineage so that the plans of the later steps stay small.
+    The wide records are shuffled once, by ID pseudonym: one Arrow-batched pass per
+    partition on that partitioning decides the fast path and yields one row per ID (library
+    person, partial golden record, key-map fields). After that only narrow or per-ID rows
+    move: the key map, the residue, and the partial golden records merged by person key.
+    Local checkpoints cut the lineage so that the plans of the later steps stay small.
     """
     parts = int(records.sparkSession.conf.get("spark.sql.shuffle.partitions") or 8)
     step = _Steps()
@@ -1160,11 +1191,11 @@ def transform(
         .transform(transform_prepare)
         .repartition(parts, "id_pseudonym"),
     )
-    owners = step.done("identities of the IDs", transform_id_owners(base))
-    # not materialised (a second copy of the wide rows costs more than it saves, measured at
-    # 1M persons): each reader joins the small owner table on the shared partitioning
-    recs = transform_fast_flags(base, owners, cfg.name_consistent_max_edits)
-    identities = step.done("library and partial golden records", transform_identities(recs, cfg))
+    fast_path = step.done("fast path of the IDs", transform_fast_path(base, cfg))
+    markers = fast_path.where("_marker").select("rec_ref", "id_conflict").localCheckpoint()
+    n_markers = markers.count()
+    recs = transform_fast_flags(base, markers, n_markers)
+    identities = transform_identities(fast_path)
     library = transform_library(identities)
     # the wide residue records, read once: scored here, joined to their persons below
     residue_recs = step.done("residue records", recs.where(~F.col("fast")))
@@ -1193,11 +1224,12 @@ def transform(
     id_keys = keyed.where(F.col("cid").startswith("I:")).select(
         F.expr("substring(cid, 3)").alias("id_pseudonym"), "person_key"
     )
-    # the per-ID rows keep their partitioning; only the key map moves to meet them
+    # the per-ID rows stay where they are: the key map is broadcast to them when it is small
+    # enough (Spark cannot know that the fast path's output is still partitioned by ID)
     keyed_ids = step.done(
-        "keys of the IDs", identities.join(id_keys.hint("shuffle_hash"), "id_pseudonym")
+        "keys of the IDs", identities.join(_small(id_keys, keyed.count()), "id_pseudonym")
     )
-    _release(identities)  # keyed_ids holds all of it from here on
+    _release(fast_path)  # keyed_ids holds all the identities need from here on
     n_decided = decided.count()
     decided_keys = keyed.join(
         _small(decided.select("cid").distinct(), n_decided), "cid", "left_semi"
