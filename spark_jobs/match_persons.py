@@ -1174,6 +1174,7 @@ def transform(
     previous_xw: DataFrame | None,
     cfg: MatchingConfig,
     business_date: Any,
+    partitions: int | None = None,
 ) -> MatchOutputs:
     """All transformations, from unioned clean records to the master tables.
 
@@ -1183,7 +1184,7 @@ def transform(
     move: the key map, the residue, and the partial golden records merged by person key.
     Local checkpoints cut the lineage so that the plans of the later steps stay small.
     """
-    parts = int(records.sparkSession.conf.get("spark.sql.shuffle.partitions") or 8)
+    parts = partitions or int(records.sparkSession.conf.get("spark.sql.shuffle.partitions") or 8)
     step = _Steps()
     base = step.done(
         "records (latest versions)",
@@ -1271,4 +1272,21 @@ def main(
     records = records.where(F.col("business_date") <= F.lit(business_date))
     previous = spark.read.parquet(*previous_pii_files) if previous_pii_files else None
     prev_xw = spark.read.parquet(*previous_xw_files) if previous_xw_files else None
-    return transform(records, previous, prev_xw, cfg, business_date)
+    configured = int(spark.conf.get("spark.sql.shuffle.partitions") or 8)
+    parts = id_partitions([f for files in paths.values() for f in files], configured)
+    return transform(records, previous, prev_xw, cfg, business_date, parts)
+
+
+# the fast path holds one partition of records at a time in a Python worker (about half a
+# kilobyte a record in Arrow): a partition by ID gets at most this many records
+MAX_PARTITION_RECORDS = 1_000_000
+
+
+def id_partitions(files: list[str], configured: int, most: int = MAX_PARTITION_RECORDS) -> int:
+    """How many partitions to shuffle the records into by ID: the configured number, or
+    more when the clean files (their Parquet footers' row counts) hold more than ``most``
+    records a partition."""
+    import pyarrow.parquet as pq
+
+    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    return max(configured, -(-rows // most))

@@ -146,3 +146,18 @@ def test_firsts_take_the_first_record_by_reference_that_has_a_value():
     assert ids["ID1"]["_pii_name_norm"] == "李墙"
     assert ids["ID1"]["_pii_birth"] == B
     assert ids["ID2"]["_pii_birth"] is None
+
+
+def test_more_id_partitions_when_the_records_would_outgrow_a_worker(tmp_path):
+    import pyarrow.parquet as pq
+
+    from zhongtai.spark.jobs import load_job
+
+    job = load_job("match_persons")
+    files = []
+    for i, n in enumerate((12, 13)):
+        f = tmp_path / f"{i}.parquet"
+        pq.write_table(pa.table({"x": list(range(n))}), f)
+        files.append(str(f))
+    assert job.id_partitions(files, 8, most=10) == 8  # 25 records fit the configured 8
+    assert job.id_partitions(files, 2, most=10) == 3  # 2 would hold 13 each
