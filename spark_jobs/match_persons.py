@@ -280,8 +280,8 @@ def transform_fast_path(base: DataFrame, cfg: MatchingConfig) -> DataFrame:
     from zhongtai.match.fastpath import fast_path_batches
 
     spec, order_cols = _fast_path_spec(cfg)
-    # the golden groups read the conflict flag: a record on the fast path has none
-    # only what the partition function reads travels to it (times only as order keys)
+    # only what the partition function reads travels to it (times only as order keys); the
+    # golden groups' values read the conflict flag, which no record on the fast path has
     skip = ("source_record_id", "raw_digits", "updated_at", "_ingested_at")
     inputs = _with_survivorship_inputs(base.withColumn("id_conflict", F.lit(False)), cfg).select(
         *[c for c in base.columns if c not in skip], *order_cols
@@ -357,11 +357,11 @@ PII_FIELDS: dict[str, str | tuple[str, str]] = {
 }
 
 
-def _pii_aggs(prefix: str = "") -> list[Column]:
+def _pii_aggs() -> list[Column]:
     out = []
     for name, src in PII_FIELDS.items():
         c = F.coalesce(*src) if isinstance(src, tuple) else F.col(src)
-        out.append(F.first(c, ignorenulls=True).alias(prefix + name))
+        out.append(F.first(c, ignorenulls=True).alias(name))
     return out
 
 

@@ -64,6 +64,8 @@ class _Partition:
         self.table = table
         self.n = table.num_rows
         self._arrays: dict[str, pa.Array] = {}
+        self._ints: dict[tuple[str, int], np.ndarray] = {}
+        self._pop: np.ndarray | None = None
 
     def array(self, name: str) -> pa.Array:
         if name not in self._arrays:
@@ -71,11 +73,24 @@ class _Partition:
         return self._arrays[name]
 
     def ints(self, name: str, null: int = _LOW) -> np.ndarray:
-        """An integer-like column (ints, booleans, dates, timestamps) as int64."""
-        col = self.table[name]
-        if pa.types.is_date32(col.type):
-            col = pc.cast(col, pa.int32())
-        return np.asarray(pc.fill_null(pc.cast(col, pa.int64()), null).to_numpy())
+        """An integer-like column (ints, booleans, dates, timestamps) as int64.
+
+        Converted once: the order keys shared by several picks are read by each.
+        """
+        if (name, null) not in self._ints:
+            col = self.table[name]
+            if pa.types.is_date32(col.type):
+                col = pc.cast(col, pa.int32())
+            self._ints[name, null] = np.asarray(
+                pc.fill_null(pc.cast(col, pa.int64()), null).to_numpy()
+            )
+        return self._ints[name, null]
+
+    def is_population(self) -> np.ndarray:
+        """Which records come from the population feed."""
+        if self._pop is None:
+            self._pop = _bool(pc.equal(self.array("feed"), POPULATION))
+        return self._pop
 
     def take(self, name: str, rows: np.ndarray) -> pa.Array:
         return self.table[name].take(pa.array(rows)).combine_chunks()
@@ -88,9 +103,15 @@ def _codes(arr: pa.Array) -> tuple[np.ndarray, pa.Array]:
     idx = np.asarray(enc.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
     if len(order) == 0:
         return np.full(len(idx), -1, dtype=np.int64), enc.dictionary
+    rank = _inverse(order)
+    return np.where(idx >= 0, rank[np.maximum(idx, 0)], -1), enc.dictionary.take(pa.array(order))
+
+
+def _inverse(order: np.ndarray) -> np.ndarray:
+    """The rank of each position in a sorting permutation (``order[rank[i]] == i``)."""
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order), dtype=np.int64)
-    return np.where(idx >= 0, rank[np.maximum(idx, 0)], -1), enc.dictionary.take(pa.array(order))
+    return rank
 
 
 def _firsts(keys: np.ndarray) -> np.ndarray:
@@ -116,7 +137,7 @@ def flag_records(
     """
     has_id = _bool(p.array("has_id")) & (id_code >= 0)
     nk_code, nk_values = _codes(pc.coalesce(p.array("name_pinyin"), p.array("name_norm")))
-    is_pop = _bool(pc.equal(p.array("feed"), POPULATION))
+    is_pop = p.is_population()
     voters = np.flatnonzero(has_id & (nk_code >= 0))
     consistent = np.ones(p.n, dtype=bool)
     if len(voters):
@@ -228,7 +249,7 @@ def identities(
         at[id_code[first]] = first
         idx = at[codes]
         cols[out] = v.take(pa.array(idx, mask=idx < 0))
-    is_pop = _bool(pc.equal(p.array("feed"), POPULATION))[rows]
+    is_pop = p.is_population()[rows]
     cols["_has_pop"] = pa.array(np.maximum.reduceat(is_pop.astype(np.int32), starts), pa.int32())
     days_type = p.table["business_date"].type
     cols["first_seen_date"] = _days(
@@ -286,8 +307,7 @@ def fast_path_batches(
         p = _Partition(pa.Table.from_batches(chunks))
         id_code, id_values = _codes(p.array("id_pseudonym"))
         by_rank = pc.sort_indices(p.array("rec_ref")).to_numpy()
-        rank = np.empty(p.n, dtype=np.int64)
-        rank[by_rank] = np.arange(p.n, dtype=np.int64)
+        rank = _inverse(by_rank)
         fast, conflict = flag_records(p, id_code, rank, spec.max_pinyin_edits)
         rest = np.flatnonzero(~fast)
         if len(rest):
