@@ -111,3 +111,38 @@ def test_learned_field_lists_are_checked():
     raw["model"]["m_from_id_pairs"] = ["name", "shoe_size"]
     with pytest.raises(ConfigError, match="unknown fields .'shoe_size'."):
         parse_matching_config(raw)
+
+
+def test_vectorised_scores_equal_the_per_pair_scores():
+    import random
+
+    import pyarrow as pa
+
+    from zhongtai.match.weights import score_batch
+
+    cfg = load_matching_config()
+    model = FSModel.from_config(cfg)
+    model.m["name"] = [0.7, 0.15, 0.1, 0.05]  # weights that are not round numbers
+    names = {f: spec.levels for f, spec in cfg.fields.items()}
+    rnd = random.Random(5)
+    n = 2000
+    levels = {f: [rnd.randint(-1, len(model.m[f]) - 1) for _ in range(n)] for f in model.fields}
+    sims = {
+        f: [
+            None if lv < 0 else rnd.choice([1.0, 0.6667, 0.0, 0.95, round(rnd.random(), 4)])
+            for lv in levels[f]
+        ]
+        for f in model.fields
+    }
+    bits, prob, ev = score_levels(model, levels, sims, names)
+    cols = {}
+    for f in model.fields:
+        cols[f"{f}_level"] = pa.array(levels[f], pa.int32())
+        cols[f"{f}_sim"] = pa.array(sims[f], pa.float64())
+    v_bits, v_prob, v_ev = score_batch(model, pa.RecordBatch.from_pydict(cols), names)
+    assert v_bits.to_pylist() == bits
+    assert v_prob.to_pylist() == prob
+    assert v_ev.to_pylist() == ev
+    # an empty batch scores to empty columns
+    empty = pa.RecordBatch.from_pydict({k: v.slice(0, 0) for k, v in cols.items()})
+    assert all(len(a) == 0 for a in score_batch(model, empty, names))

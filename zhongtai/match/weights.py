@@ -282,6 +282,65 @@ def score_levels(
     return bits_out, prob_out, ev_out
 
 
+def score_batch(
+    model: FSModel, batch: pa.RecordBatch, level_names: dict[str, tuple[str, ...]] | None = None
+) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """:func:`score_levels` over an Arrow batch of ``<field>_level`` and ``<field>_sim``.
+
+    The same values, text for text (the tests hold the two to each other), from array
+    operations: a pair's total is a sum of per-level weights, and its evidence is per-level
+    JSON fragments with the similarity between them. Python only formats and rounds the
+    distinct totals and similarities.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = model.weight_table()
+    n = batch.num_rows
+    total = np.full(n, model.prior_bits())
+    parts: list[Any] = []
+    for k, f in enumerate(model.fields):
+        lv = np.asarray(
+            batch.column(f"{f}_level").fill_null(-1).to_numpy(zero_copy_only=False), np.int64
+        )
+        weights = [*table[f], 0.0]  # index -1: not comparable, no weight
+        total += np.asarray(weights)[lv]
+        names = (level_names or {}).get(f)
+        heads, tails = [], []
+        for i, w in enumerate(weights):
+            last = i == len(weights) - 1
+            name = None if last else (names[i] if names and i < len(names) else f"level{i}")
+            lead = "{" if k == 0 else ","
+            heads.append(f'{lead}{json.dumps(f)}:{{"level":{_dumps(name)},"similarity":')
+            tails.append(f',"weight":{_dumps(round(w, 4))}}}')
+        at = pa.array(np.where(lv < 0, len(weights) - 1, lv))
+        sim = _formatted(batch.column(f"{f}_sim"))
+        parts += [pa.array(heads).take(at), sim, pa.array(tails).take(at)]
+    parts.append(pa.array(["}"]).take(pa.array(np.zeros(n, dtype=np.int64))))
+    evidence = pc.binary_join_element_wise(*parts, "")
+    values, inverse = np.unique(total, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    bits = np.array([round(float(t), 4) for t in values])[inverse]
+    prob = np.array([round(FSModel.probability(float(t)), 6) for t in values])[inverse]
+    return pa.array(bits, pa.float64()), pa.array(prob, pa.float64()), evidence
+
+
+def _dumps(v: Any) -> str:
+    return json.dumps(v, ensure_ascii=False)
+
+
+def _formatted(sims: pa.Array) -> pa.Array:
+    """Each similarity as JSON text (``null`` when missing), formatted once per value."""
+    import numpy as np
+    import pyarrow as pa
+
+    x = np.asarray(sims.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
+    values, inverse = np.unique(x, return_inverse=True)
+    text = ["null" if np.isnan(v) else _dumps(float(v)) for v in values]
+    return pa.array(text, pa.string()).take(pa.array(inverse.reshape(-1), pa.int64()))
+
+
 def score_arrow_batches(
     model: FSModel, level_names: dict[str, tuple[str, ...]] | None = None
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
@@ -292,16 +351,9 @@ def score_arrow_batches(
         import pyarrow as pa
 
         for b in batches:
-            lv = {f: b.column(f"{f}_level").to_pylist() for f in model.fields}
-            sm = {f: b.column(f"{f}_sim").to_pylist() for f in model.fields}
-            bits, prob, ev = score_levels(model, lv, sm, level_names)
+            bits, prob, ev = score_batch(model, b, level_names)
             yield pa.RecordBatch.from_arrays(
-                [
-                    *b.columns,
-                    pa.array(bits, pa.float64()),
-                    pa.array(prob, pa.float64()),
-                    pa.array(ev, pa.string()),
-                ],
+                [*b.columns, bits, prob, ev],
                 names=[*b.schema.names, "bits", "probability", "fields_json"],
             )
 
