@@ -448,10 +448,11 @@ def blocking_keys(df: DataFrame, rules: tuple[tuple[str, ...], ...], side: str) 
     ``side`` is ``record`` (residue: ID neighbours of a damaged number) or ``person``
     (library: the exact number).
     """
-    from zhongtai.match.blocking import excel_prefix, id_neighbours
+    from zhongtai.match.blocking import excel_prefix, id_neighbours_arrow
 
-    # Arrow-batched Python UDFs: whole batches cross to the Python worker, not pickled rows
-    neighbours = F.udf(id_neighbours, T.ArrayType(T.StringType()), useArrow=True)
+    # Arrow-batched Python UDFs: whole batches cross to the Python worker, not pickled rows;
+    # the neighbours of a whole batch are computed at once (NumPy)
+    neighbours = F.arrow_udf(id_neighbours_arrow, T.ArrayType(T.StringType()))
     prefix = F.udf(excel_prefix, T.StringType(), useArrow=True)
     keys: list[Column] = []
     py, birth = F.col("name_pinyin"), F.col("birth_date").cast("string")
@@ -569,6 +570,7 @@ def transform_candidates(residue: DataFrame, library: DataFrame, cfg: MatchingCo
         residue.select("cand_ref", *CMP_COLUMNS)
     )
     n_res = residue.count()
+    log.info("person linking: %d candidate pairs of %d residue records", n_pairs, n_res)
     left = residue.select(
         F.col("cand_ref").alias("l_ref"), *[F.col(c).alias(f"l_{c}") for c in CMP_COLUMNS]
     )

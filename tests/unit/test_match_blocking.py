@@ -31,3 +31,30 @@ def test_garbage_gives_no_keys_and_excel_prefix():
     assert id_neighbours(None) == []
     assert excel_prefix(GOOD[:15] + "000") == GOOD[:15]
     assert excel_prefix(GOOD) is None or GOOD.endswith("000")
+
+
+def test_vectorised_neighbours_equal_the_per_value_function():
+    import random
+
+    import pyarrow as pa
+
+    from zhongtai.match.blocking import id_neighbours_arrow
+
+    rnd = random.Random(3)
+    values: list[str | None] = [None, "", "1.10105E+17", GOOD[:15], GOOD + "1", "１" * 18]
+    for _ in range(400):
+        body = "".join(rnd.choice("0123456789") for _ in range(17))
+        good = body + check_char(body)
+        i = rnd.randrange(16)
+        values += [
+            good,
+            good[:i] + str((int(good[i]) + 3) % 10) + good[i + 1 :],  # one digit off
+            good[:i] + good[i + 1] + good[i] + good[i + 2 :],  # adjacent swap
+            body + rnd.choice("0123456789X"),  # any check character
+            good[:16] + good[17] + good[16] if good[17] != "X" else good,  # check moved
+            good[:15] + "000",
+        ]
+    got = id_neighbours_arrow(pa.array(values, pa.string())).to_pylist()
+    assert got == [id_neighbours(v) for v in values]
+    assert sum(map(len, got)) > 2000  # the lists are not empty: the candidates were compared
+    assert id_neighbours_arrow(pa.array([], pa.string())).to_pylist() == []
