@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 PERSON_PREFIX = "I:"
 RECORD_PREFIX = "R:"
@@ -71,20 +73,39 @@ def decide(
     """
     refs = pd.Series(pd.unique(residue.astype(str)), dtype=object)
     p = pairs.loc[pairs["usable"].astype(bool), ["l_ref", "r_ref", "bits", "probability"]]
-    linked = _best_of_library(p[p["r_ref"].str.startswith(library_prefix)], rules)
+    linked = _best_of_library(p[_starts_with(p["r_ref"], library_prefix)], rules)
     rest = refs[~refs.isin(linked["cand_ref"])]
-    new = _stars(p[p["r_ref"].str.startswith(record_prefix)], rest, rules.certain)
+    new = _stars(p[_starts_with(p["r_ref"], record_prefix)], rest, rules.certain)
     parts = [f for f in (linked, new) if not f.empty]
     if not parts:
         return pd.DataFrame(columns=list(DECISION_COLUMNS))
     return pd.concat(parts, ignore_index=True)[list(DECISION_COLUMNS)]
 
 
+def _strings(col: pd.Series) -> pa.Array:
+    return pa.array(col.to_numpy(dtype=object), pa.string())
+
+
+def _starts_with(col: pd.Series, prefix: str) -> np.ndarray:
+    """Which references start with ``prefix`` (Arrow's loop, not a Python call per value)."""
+    hit = pc.starts_with(_strings(col), prefix).fill_null(False)
+    return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def _best_of_library(tp: pd.DataFrame, rules: DecideRules) -> pd.DataFrame:
     """The best library candidate of each record with its grade (no grade: left out)."""
     if tp.empty:
         return pd.DataFrame(columns=list(DECISION_COLUMNS))
-    ranked = tp.sort_values(["l_ref", "bits", "r_ref"], ascending=[True, False, True])
+    # Arrow sorts the references (UTF-8 byte order is the code-point order pandas uses)
+    keys = pa.table(
+        {
+            "l": _strings(tp["l_ref"]),
+            "b": pa.array(tp["bits"].to_numpy(dtype=float)),
+            "r": _strings(tp["r_ref"]),
+        }
+    )
+    by = [("l", "ascending"), ("b", "descending"), ("r", "ascending")]
+    ranked = tp.iloc[pc.sort_indices(keys, sort_keys=by).to_numpy()]
     rank = ranked.groupby("l_ref", sort=False).cumcount()
     best = ranked[rank.to_numpy() == 0].set_index("l_ref")
     second = ranked[rank.to_numpy() == 1].set_index("l_ref")["bits"]
@@ -121,7 +142,15 @@ def _stars(rr: pd.DataFrame, rest: pd.Series, certain: float) -> pd.DataFrame:
     back = fwd.rename(columns={"l_ref": "r_ref", "r_ref": "l_ref"})
     edges = pd.concat([fwd, back], ignore_index=True)
     # each record's centre: its smallest neighbour if smaller than itself
-    low = edges.groupby("l_ref")["r_ref"].min()
+    mins = (
+        pa.table({"l": _strings(edges["l_ref"]), "r": _strings(edges["r_ref"])})
+        .group_by("l")
+        .aggregate([("r", "min")])
+    )
+    low = pd.Series(
+        mins.column("r_min").to_numpy(zero_copy_only=False).astype(object),
+        index=pd.Index(mins.column("l").to_numpy(zero_copy_only=False).astype(object)),
+    ).sort_index()
     centre = pd.Series(
         np.where(low.to_numpy() < low.index.to_numpy(), low, low.index), index=low.index
     )
