@@ -22,6 +22,9 @@ _DIGITS = "0123456789"
 def id_neighbours(digits: str | None) -> list[str]:
     """Valid resident IDs one substitution or one adjacent transposition away from ``digits``.
 
+    The readable definition, one number at a time; the linker runs
+    :func:`id_neighbours_arrow`, which the tests hold to it.
+
     Args:
         digits: an 18-character number (``0-9`` then ``0-9X``) whose check failed,
             or a valid number (then its neighbours are the numbers it might be a
@@ -92,14 +95,10 @@ def id_neighbours_arrow(digits: pa.Array) -> pa.Array:
     total = body @ w
     want = want_of[mat[:, 17]]
     found: list[tuple[np.ndarray, np.ndarray]] = []  # (which number, candidate bytes)
-
-    def add(which: np.ndarray, cand: np.ndarray) -> None:
-        found.append((which, cand))
-
     # a wrong check character: the body is right
     fixed = mat.copy()
     fixed[:, 17] = check_bytes[total % 11]
-    add(np.arange(len(rows)), fixed)
+    found.append((np.arange(len(rows)), fixed))
     # one digit substituted
     d = np.arange(10)
     hit = (total[:, None, None] + w[None, :, None] * (d[None, None, :] - body[:, :, None])) % 11
@@ -107,21 +106,21 @@ def id_neighbours_arrow(digits: pa.Array) -> pa.Array:
     k, i, dd = np.nonzero(hit)
     sub = mat[k].copy()
     sub[np.arange(len(k)), i] = 48 + dd
-    add(k, sub)
+    found.append((k, sub))
     # two adjacent body digits swapped
     lo, hi = body[:, :16], body[:, 1:]
     swap = (lo != hi) & ((total[:, None] + (w[:16] - w[1:]) * (hi - lo)) % 11 == want[:, None])
     k, i = np.nonzero(swap)
     sw = mat[k].copy()
     sw[np.arange(len(k)), i], sw[np.arange(len(k)), i + 1] = mat[k, i + 1], mat[k, i]
-    add(k, sw)
+    found.append((k, sw))
     # the last body digit swapped with the check character
     last = mat[:, 17] != ord("X")
     moved = total + w[16] * (mat[:, 17].astype(np.int64) - 48 - body[:, 16])
     k = np.flatnonzero(last & (check_bytes[moved % 11] == mat[:, 16]))
     mv = mat[k].copy()
     mv[:, 16], mv[:, 17] = mat[k, 17], mat[k, 16]
-    add(k, mv)
+    found.append((k, mv))
     which = np.concatenate([f[0] for f in found])
     cand = np.concatenate([f[1] for f in found]).view("S18").reshape(-1)
     keep = cand != codes[which]
