@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz.distance import OSA, Indel, JaroWinkler, Levenshtein
 
 MULTI_SEP = "|"
@@ -209,8 +210,6 @@ def compare_columns(cols: dict[str, list[Any]]) -> dict[str, list[Any]]:
 
 def _present(a: pa.Array) -> np.ndarray:
     """Which values are there (not null, not empty): the comparators' truthiness."""
-    import pyarrow.compute as pc
-
     return _mask(pc.greater(pc.binary_length(a), 0))
 
 
@@ -219,8 +218,6 @@ def _mask(a: Any) -> np.ndarray:
 
 
 def _equal(a: pa.Array, b: pa.Array) -> np.ndarray:
-    import pyarrow.compute as pc
-
     return _mask(pc.equal(a, b))
 
 
@@ -245,8 +242,6 @@ def _rounded(x: np.ndarray) -> np.ndarray:
 
 def _name_columns(ln: pa.Array, lp: pa.Array, rn: pa.Array, rp: pa.Array) -> tuple[Any, Any]:
     """:func:`compare_name` over arrays."""
-    import pyarrow.compute as pc
-
     pln, plp, prn, prp = _present(ln), _present(lp), _present(rn), _present(rp)
     level = np.full(len(ln), -1, dtype=np.int32)
     sim = np.zeros(len(ln))
@@ -281,8 +276,6 @@ def _name_columns(ln: pa.Array, lp: pa.Array, rn: pa.Array, rp: pa.Array) -> tup
 
 def _id_columns(a: pa.Array, b: pa.Array) -> tuple[Any, Any]:
     """:func:`compare_id` over arrays."""
-    import pyarrow.compute as pc
-
     level = np.full(len(a), -1, dtype=np.int32)
     sim = np.zeros(len(a))
     both = _present(a) & _present(b)
@@ -306,8 +299,6 @@ def _id_columns(a: pa.Array, b: pa.Array) -> tuple[Any, Any]:
 
 
 def _date_parts(a: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    import pyarrow.compute as pc
-
     d = pc.strptime(pc.utf8_slice_codeunits(a, 0, 10), "%Y-%m-%d", "s", error_is_null=True)
     ok = _mask(pc.is_valid(d))
 
@@ -339,8 +330,6 @@ def _gender_columns(a: pa.Array, b: pa.Array) -> tuple[Any, Any]:
 
 def _multi(*arrays: pa.Array) -> np.ndarray:
     """Rows where any of ``arrays`` holds several values (the per-row comparators decide)."""
-    import pyarrow.compute as pc
-
     out = np.zeros(len(arrays[0]), dtype=bool)
     for a in arrays:
         out |= _mask(pc.match_substring(a, MULTI_SEP))
@@ -349,8 +338,6 @@ def _multi(*arrays: pa.Array) -> np.ndarray:
 
 def _phone_columns(a: pa.Array, b: pa.Array) -> tuple[Any, Any]:
     """:func:`compare_phone` over arrays (single values here, several by the comparator)."""
-    import pyarrow.compute as pc
-
     level = np.full(len(a), -1, dtype=np.int32)
     sim = np.zeros(len(a))
     multi = _multi(a, b)
