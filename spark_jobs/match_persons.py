@@ -443,10 +443,14 @@ def _key_maker(tag: Column, other: Column) -> Any:
 
 
 def blocking_keys(df: DataFrame, rules: tuple[tuple[str, ...], ...], side: str) -> DataFrame:
-    """(cand_ref, key) rows: one per blocking rule value of each record or person.
+    """(cand_ref, bkey) rows: one per blocking rule value of each record or person.
 
     ``side`` is ``record`` (residue: ID neighbours of a damaged number) or ``person``
-    (library: the exact number).
+    (library: the exact number). ``bkey`` is the 64-bit hash of the key text: the keys of
+    a million persons are then shuffled, joined and counted as longs, not as strings of
+    twenty to forty characters. Two different keys with the same hash (for the ten million
+    distinct keys of a large run, a chance of a few in a million) only add candidate pairs,
+    which the comparisons then judge.
     """
     from zhongtai.match.blocking import excel_prefix, id_neighbours_arrow
 
@@ -500,7 +504,9 @@ def blocking_keys(df: DataFrame, rules: tuple[tuple[str, ...], ...], side: str) 
     arr = F.array_distinct(
         F.flatten(F.array(*[F.coalesce(k, F.array().cast("array<string>")) for k in keys]))
     )
-    return df.select("cand_ref", F.explode(arr).alias("bkey"))
+    return df.select("cand_ref", F.explode(arr).alias("_key")).select(
+        "cand_ref", F.xxhash64("_key").alias("bkey")
+    )
 
 
 # a side derived from the residue with at most this many rows is broadcast to the larger
