@@ -69,6 +69,11 @@ prepare = bench_match.prepare
 
 
 # ---------------------------------------------------------------- our side
+def _stat_fields(path: Path) -> list[str]:
+    """The fields of a /proc ``stat`` file after the command (state, ppid, ...; utime is [11])."""
+    return (path / "stat").read_text().rsplit(")", 1)[1].split()
+
+
 def tree_cpu_seconds(root: int) -> float:
     """CPU seconds (user + system, reaped children included) of ``root`` and its descendants.
 
@@ -81,7 +86,7 @@ def tree_cpu_seconds(root: int) -> float:
         if not d.name.isdigit():
             continue
         try:
-            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            fields = _stat_fields(d)
         except OSError:  # the process ended while we looked
             continue
         # after the command: state ppid ... utime(12) stime(13) cutime(14) cstime(15)
@@ -121,7 +126,7 @@ def jvm_thread_cpu(root: int) -> dict[str, float]:
         try:
             if not d.name.isdigit() or (d / "comm").read_text().strip() != "java":
                 continue
-            ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            ppid = int(_stat_fields(d)[1])
         except OSError:
             continue
         if ppid != root:
@@ -129,7 +134,7 @@ def jvm_thread_cpu(root: int) -> dict[str, float]:
         for t in (d / "task").iterdir():
             try:
                 name = (t / "comm").read_text().strip()
-                fields = (t / "stat").read_text().rsplit(")", 1)[1].split()
+                fields = _stat_fields(t)
             except OSError:
                 continue
             kind = next((k for prefix, k in THREAD_KINDS if name.startswith(prefix)), "other")
