@@ -141,14 +141,86 @@ MAX_BROADCAST_VERSIONS = 1_000_000
 VERSION_ORDER = ("business_date", "_ingested_at", "_line_number", "_source_file")
 
 
-def transform_latest_version(records: DataFrame) -> DataFrame:
+def _sql_col(name: str, cast: str, have: set[str]) -> str:
+    """A column of the files cast as the job reads it (as Spark's cast), or a typed null."""
+    return f'CAST("{name}" AS {cast})' if name in have else f"CAST(NULL AS {cast})"
+
+
+def latest_versions_on_files(
+    paths: dict[str, list[str]], business_date: Any, most: int = MAX_BROADCAST_VERSIONS
+) -> Any:
+    """The winning version of each source record sent more than once, read off the files.
+
+    Only the key and version columns of the clean files up to ``business_date`` are read,
+    by DuckDB in the driver: a vectorised scan and aggregation of a few narrow columns,
+    where Spark would run two more jobs over the records (and compile their code) for the
+    sake of a few corrections. Returns an Arrow table (the key and version columns, as the
+    job reads them), or None when more than ``most`` records were sent more than once (the
+    ranking then happens in Spark, on the records themselves).
+    """
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    selects = []
+    for feed, files in paths.items():
+        if not files:
+            continue
+        have = set().union(*(pq.read_schema(f).names for f in files))
+        src_col, rec_col = PERSON_FEEDS[feed]
+        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+
+        source = _sql_col(src_col, "VARCHAR", have) if src_col else f"'{APPEALS_SOURCE}'"
+        selects.append(
+            f"SELECT '{feed}' AS feed, {source} AS source_system, "
+            f"{_sql_col(rec_col, 'VARCHAR', have)} AS source_record_id, "
+            f"{_sql_col('business_date', 'DATE', have)} AS business_date, "
+            f"epoch_us({_sql_col('_ingested_at', 'TIMESTAMPTZ', have)}) AS _ingested_us, "
+            f"{_sql_col('_line_number', 'BIGINT', have)} AS _line_number, "
+            f"{_sql_col('_source_file', 'VARCHAR', have)} AS _source_file "
+            f"FROM read_parquet([{listed}], union_by_name = true)"
+        )
+    if not selects:
+        return None
+    key = ", ".join(RECORD_KEY)
+    same = " AND ".join(f"r.{c} IS NOT DISTINCT FROM d.{c}" for c in RECORD_KEY)
+    con = duckdb.connect(config={"threads": 2, "memory_limit": "2GB"})
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(
+            "CREATE TEMP TABLE r AS SELECT * FROM ("
+            + " UNION ALL ".join(selects)
+            + f") WHERE business_date <= DATE '{business_date}'"
+        )
+        con.execute(f"CREATE TEMP TABLE d AS SELECT {key} FROM r GROUP BY ALL HAVING count(*) > 1")
+        n = con.sql("SELECT count(*) FROM d").fetchall()[0][0]
+        if n > most:
+            return None
+        # the job's order of versions: descending, nulls last, on each version column
+        order = ", ".join(
+            f"r.{c} DESC NULLS LAST"
+            for c in ("business_date", "_ingested_us", "_line_number", "_source_file")
+        )
+        winners = con.sql(
+            f"SELECT r.* FROM r JOIN d ON {same} "
+            f"QUALIFY row_number() OVER (PARTITION BY r.feed, r.source_system, "
+            f"r.source_record_id ORDER BY {order}) = 1"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    at = pa.compute.cast(winners["_ingested_us"], pa.int64()).cast(pa.timestamp("us", "UTC"))
+    return winners.drop_columns(["_ingested_us"]).append_column("_ingested_at", at)
+
+
+def transform_latest_version(records: DataFrame, versions: Any = None) -> DataFrame:
     """Keep the latest version of each source record (a correction supersedes the original).
 
-    Most records have one version. The keys seen more than once are found by a narrow
-    aggregation of a 64-bit hash of the keys; the winning version of each is ranked on
-    narrow rows (key and version columns only); the wide records are then read once and
-    filtered through a broadcast of the winners, so they are neither shuffled nor sorted
-    for the sake of a few corrections.
+    Most records have one version. ``versions`` are the winners found on the files
+    (:func:`latest_versions_on_files`); without them, the keys seen more than once are
+    found by a narrow aggregation of a 64-bit hash of the keys and the winning version of
+    each is ranked on narrow rows (key and version columns only). Either way the wide
+    records are read once and filtered through a broadcast of the winners, so they are
+    neither shuffled nor sorted for the sake of a few corrections.
     """
     w = Window.partitionBy(*RECORD_KEY).orderBy(
         F.col("business_date").desc(),
@@ -158,24 +230,31 @@ def transform_latest_version(records: DataFrame) -> DataFrame:
     def latest(df: DataFrame) -> DataFrame:
         return df.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn")
 
-    # a hash collision only sends a few more keys through the exact ranking below
-    h = F.xxhash64(*RECORD_KEY)
-    versioned = (
-        records.select(h.alias("_h")).groupBy("_h").count().where("count > 1").select("_h")
-    ).localCheckpoint()
-    n = versioned.count()
-    if n == 0:
-        return records
-    if n > MAX_BROADCAST_VERSIONS:
-        return latest(records)
     cols = [*RECORD_KEY, *VERSION_ORDER]
-    winners = (
-        records.select(h.alias("_h"), *cols)
-        .join(F.broadcast(versioned), "_h", "left_semi")
-        .transform(latest)
-        .select(*[F.col(c).alias(f"_w_{c}") for c in cols], F.lit(True).alias("_w"))
-        .localCheckpoint()
-    )
+    if versions is not None:
+        if versions.num_rows == 0:
+            return records
+        winners = records.sparkSession.createDataFrame(versions.select(cols)).select(
+            *[F.col(c).alias(f"_w_{c}") for c in cols], F.lit(True).alias("_w")
+        )
+    else:
+        # a hash collision only sends a few more keys through the exact ranking below
+        h = F.xxhash64(*RECORD_KEY)
+        versioned = (
+            records.select(h.alias("_h")).groupBy("_h").count().where("count > 1").select("_h")
+        ).localCheckpoint()
+        n = versioned.count()
+        if n == 0:
+            return records
+        if n > MAX_BROADCAST_VERSIONS:
+            return latest(records)
+        winners = (
+            records.select(h.alias("_h"), *cols)
+            .join(F.broadcast(versioned), "_h", "left_semi")
+            .transform(latest)
+            .select(*[F.col(c).alias(f"_w_{c}") for c in cols], F.lit(True).alias("_w"))
+            .localCheckpoint()
+        )
     same_key = [F.col(c).eqNullSafe(F.col(f"_w_{c}")) for c in RECORD_KEY]
     on = same_key[0]
     for c in same_key[1:]:
@@ -1183,6 +1262,7 @@ def transform(
     cfg: MatchingConfig,
     business_date: Any,
     partitions: int | None = None,
+    versions: Any = None,
 ) -> MatchOutputs:
     """All transformations, from unioned clean records to the master tables.
 
@@ -1196,7 +1276,7 @@ def transform(
     step = _Steps()
     base = step.done(
         "records (latest versions)",
-        records.transform(transform_latest_version)
+        transform_latest_version(records, versions)
         .transform(transform_prepare)
         .repartition(parts, "id_pseudonym"),
     )
@@ -1282,7 +1362,8 @@ def main(
     prev_xw = spark.read.parquet(*previous_xw_files) if previous_xw_files else None
     configured = int(spark.conf.get("spark.sql.shuffle.partitions") or 8)
     parts = id_partitions([f for files in paths.values() for f in files], configured)
-    return transform(records, previous, prev_xw, cfg, business_date, parts)
+    versions = latest_versions_on_files(paths, business_date)
+    return transform(records, previous, prev_xw, cfg, business_date, parts, versions)
 
 
 # the fast path holds one partition of records at a time in a Python worker (about half a

@@ -225,15 +225,10 @@ def test_labelled_pairs_are_records_sharing_an_id(spark):
     assert (addr.count(0), addr.count(1)) == (15, 15)  # A2 in the same community
 
 
-def test_latest_version_of_each_source_record(spark):
-    """A correction supersedes the original: later business date, then later ingestion,
-    then later line; records sent once, and keys that differ only in feed, pass as they are."""
-    from zhongtai.spark.jobs import load_job
-
-    job = load_job("match_persons")
+def _version_rows() -> list[tuple]:
     t0 = dt.datetime(2026, 11, 1, 8, tzinfo=dt.UTC)
     t1 = dt.datetime(2026, 11, 2, 8, tzinfo=dt.UTC)
-    rows = [
+    return [
         # (feed, system, id, business date, ingested, line, file, what)
         ("nucleic_acid", "city", "S1", D1, t0, 1, "a.csv", "S1 original"),
         ("nucleic_acid", "city", "S1", D2, t1, 9, "b.csv", "S1 corrected"),
@@ -248,20 +243,81 @@ def test_latest_version_of_each_source_record(spark):
         ("nucleic_acid", "city", "S5", D1, t0, 4, "part-1.csv", "S5 in part 1"),
         ("nucleic_acid", "city", "S5", D1, t0, 4, "part-2.csv", "S5 in part 2"),
     ]
-    df = spark.createDataFrame(
-        rows,
+
+
+VERSIONS_KEPT = sorted(
+    [
+        "S1 corrected",
+        "S2 re-sent later the same day",
+        "S3 line 7",
+        "national S1",
+        "vaccination S1",
+        "S4 once",
+        "S5 in part 2",
+    ]
+)
+
+
+def _version_frame(spark):
+    return spark.createDataFrame(
+        _version_rows(),
         "feed string, source_system string, source_record_id string, business_date date, "
         "_ingested_at timestamp, _line_number long, _source_file string, what string",
     )
+
+
+def test_latest_version_of_each_source_record(spark):
+    """A correction supersedes the original: later business date, then later ingestion,
+    then later line; records sent once, and keys that differ only in feed, pass as they are."""
+    from zhongtai.spark.jobs import load_job
+
+    job = load_job("match_persons")
+    df = _version_frame(spark)
     kept = sorted(r["what"] for r in df.transform(job.transform_latest_version).collect())
-    assert kept == sorted(
-        [
-            "S1 corrected",
-            "S2 re-sent later the same day",
-            "S3 line 7",
-            "national S1",
-            "vaccination S1",
-            "S4 once",
-            "S5 in part 2",
-        ]
+    assert kept == VERSIONS_KEPT
+
+
+def test_latest_version_found_on_the_files(spark, tmp_path):
+    """The job finds the winners on the clean files' own columns (DuckDB in the driver) and
+    keeps the same versions as the ranking in Spark; a record dated after the business date
+    is not a version yet; too many versioned records fall back to the ranking in Spark."""
+    import pyarrow.parquet as pq
+
+    from zhongtai.spark.jobs import load_job
+
+    job = load_job("match_persons")
+    rows, df = _version_rows(), _version_frame(spark)
+    paths: dict[str, list[str]] = {}
+    later = ("nucleic_acid", "city", "S3", D2 + dt.timedelta(days=1), None, 99, "z.csv", "")
+    for feed, (src_col, rec_col) in job.PERSON_FEEDS.items():
+        mine = [r for r in [*rows, later] if r[0] == feed]
+        if not mine:
+            continue
+        cols = {
+            **({src_col: [r[1] for r in mine]} if src_col else {}),
+            rec_col: [r[2] for r in mine],
+            "business_date": pa.array([r[3] for r in mine], pa.date32()),
+            "_ingested_at": pa.array([r[4] for r in mine], pa.timestamp("us", "UTC")),
+            "_line_number": pa.array([r[5] for r in mine], pa.int64()),
+            "_source_file": [r[6] for r in mine],
+        }
+        # each feed in two files, as a feed's days are
+        half = len(mine) // 2
+        table = pa.table(cols)
+        first, second = tmp_path / f"{feed}-1.parquet", tmp_path / f"{feed}-2.parquet"
+        pq.write_table(table.slice(0, half), first)
+        pq.write_table(table.slice(half), second)
+        paths[feed] = [str(first), str(second)]
+    versions = job.latest_versions_on_files(paths, D2)
+    winners = sorted(
+        (r["source_record_id"], r["source_system"], r["_source_file"]) for r in versions.to_pylist()
     )
+    assert winners == [
+        ("S1", "city", "b.csv"),
+        ("S2", "city", "c.csv"),
+        ("S3", "city", "a.csv"),
+        ("S5", "city", "part-2.csv"),
+    ]
+    kept = sorted(r["what"] for r in job.transform_latest_version(df, versions).collect())
+    assert kept == VERSIONS_KEPT
+    assert job.latest_versions_on_files(paths, D2, most=3) is None
