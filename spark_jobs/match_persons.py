@@ -281,12 +281,14 @@ def transform_prepare(records: DataFrame) -> DataFrame:
     return (
         records.withColumn("rec_ref", F.concat_ws(":", "feed", "source_system", "source_record_id"))
         .withColumn("has_id", has_id)
-        # only a record without a usable ID compares its raw digits (residue comparisons)
+        # only a record without a usable ID compares its raw digits (residue comparisons);
+        # the cleaning runs only for those (nested: Spark would otherwise compute the
+        # digits, shared by the inner condition and value, for every record)
         .withColumn(
             "raw_digits",
             F.when(
-                ~has_id & resident & (F.length(digits) == 18) & digits.rlike("^[0-9]{17}[0-9X]$"),
-                digits,
+                ~has_id & resident,
+                F.when((F.length(digits) == 18) & digits.rlike("^[0-9]{17}[0-9X]$"), digits),
             ),
         )
         .withColumn("community_any", F.coalesce("address_community_code", "community_code"))
