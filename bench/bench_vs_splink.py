@@ -245,7 +245,7 @@ def export_records(settings: Any, dest: Path) -> int:
             selects.append(_feed_select(con, feed, files, job))
     if not selects:
         raise ZhongtaiError(f"no clean person records up to {day} in {lake.uri()}")
-    # the job's rule for the latest version of a source record (transform_latest_version)
+    # the job's rule for the latest version of a source record (stage_records)
     con.execute(
         f"""
         create table latest as

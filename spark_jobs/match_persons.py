@@ -24,6 +24,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
@@ -101,65 +102,38 @@ class MatchOutputs:
     model: FSModel
 
 
-# ---------------------------------------------------------------- extract
-def _col_or_null(df: DataFrame, name: str) -> Column:
-    return F.col(name) if name in df.columns else F.lit(None)
-
-
-def extract_records(spark: SparkSession, paths: dict[str, list[str]]) -> DataFrame | None:
-    """Union the clean records of every person-bearing feed into one shape."""
-    frames = []
-    for feed, files in paths.items():
-        if not files:
-            continue
-        df = spark.read.parquet(*files)
-        src_col, rec_col = PERSON_FEEDS[feed]
-        source = F.col(src_col) if src_col else F.lit(APPEALS_SOURCE)
-        frames.append(
-            df.select(
-                F.lit(feed).alias("feed"),
-                source.cast("string").alias("source_system"),
-                F.col(rec_col).cast("string").alias("source_record_id"),
-                *[_col_or_null(df, c).cast(t).alias(c) for c, t in RECORD_COLUMNS.items()],
-            )
-        )
-    if not frames:
-        return None
-    out = frames[0]
-    for f in frames[1:]:
-        out = out.unionByName(f, allowMissingColumns=True)
-    return out
-
-
-# ---------------------------------------------------------------- 0. prepare
+# ---------------------------------------------------------------- extract and prepare
+# The records are read, reduced to their latest versions, prepared and partitioned by ID by
+# DuckDB in the driver, into one folder of Parquet files per partition: the fast path's
+# Python workers read their partition from those files, so the wide records never cross
+# from the JVM to Python (that crossing, not the fast path itself, took most of its time),
+# and Spark reads only the columns each later step needs.
 RECORD_KEY = ["feed", "source_system", "source_record_id"]
-# more source records with several versions than this: rank them all with a window
-MAX_BROADCAST_VERSIONS = 1_000_000
-
-
 # the order of a source record's versions, latest first (the file breaks exact ties)
 VERSION_ORDER = ("business_date", "_ingested_at", "_line_number", "_source_file")
+# the clean columns a later step does not read; the raw number lives on only as raw_digits
+SPENT = ("id_number", "id_valid", "community_code", "address_community_code")
+SPENT_VERSIONS = ("_line_number", "_source_file")
+_SQL_TYPES = {
+    "string": "VARCHAR",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMPTZ",
+    "bigint": "BIGINT",
+}
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
 
 
 def _sql_col(name: str, cast: str, have: set[str]) -> str:
-    """A column of the files cast as the job reads it (as Spark's cast), or a typed null."""
+    """A column of the files cast as the job reads it, or a typed null where no file has it."""
     return f'CAST("{name}" AS {cast})' if name in have else f"CAST(NULL AS {cast})"
 
 
-def latest_versions_on_files(
-    paths: dict[str, list[str]], business_date: Any, most: int = MAX_BROADCAST_VERSIONS
-) -> Any:
-    """The winning version of each source record sent more than once, read off the files.
-
-    Only the key and version columns of the clean files up to ``business_date`` are read,
-    by DuckDB in the driver: a vectorised scan and aggregation of a few narrow columns,
-    where Spark would run two more jobs over the records (and compile their code) for the
-    sake of a few corrections. Returns an Arrow table (the key and version columns, as the
-    job reads them), or None when more than ``most`` records were sent more than once (the
-    ranking then happens in Spark, on the records themselves).
-    """
-    import duckdb
-    import pyarrow as pa
+def _records_sql(paths: dict[str, list[str]], business_date: Any) -> str | None:
+    """One query over the clean files of every person-bearing feed, in one shape."""
     import pyarrow.parquet as pq
 
     selects = []
@@ -168,140 +142,102 @@ def latest_versions_on_files(
             continue
         have = set().union(*(pq.read_schema(f).names for f in files))
         src_col, rec_col = PERSON_FEEDS[feed]
-        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-
-        source = _sql_col(src_col, "VARCHAR", have) if src_col else f"'{APPEALS_SOURCE}'"
+        source = _sql_col(src_col, "VARCHAR", have) if src_col else _sql_str(APPEALS_SOURCE)
+        cols = [
+            f"{_sql_str(feed)} AS feed",
+            f"{source} AS source_system",
+            f"{_sql_col(rec_col, 'VARCHAR', have)} AS source_record_id",
+            *[f'{_sql_col(c, _SQL_TYPES[t], have)} AS "{c}"' for c, t in RECORD_COLUMNS.items()],
+        ]
+        listed = ", ".join(_sql_str(f) for f in files)
         selects.append(
-            f"SELECT '{feed}' AS feed, {source} AS source_system, "
-            f"{_sql_col(rec_col, 'VARCHAR', have)} AS source_record_id, "
-            f"{_sql_col('business_date', 'DATE', have)} AS business_date, "
-            f"epoch_us({_sql_col('_ingested_at', 'TIMESTAMPTZ', have)}) AS _ingested_us, "
-            f"{_sql_col('_line_number', 'BIGINT', have)} AS _line_number, "
-            f"{_sql_col('_source_file', 'VARCHAR', have)} AS _source_file "
-            f"FROM read_parquet([{listed}], union_by_name = true)"
+            f"SELECT {', '.join(cols)} FROM read_parquet([{listed}], union_by_name = true)"
         )
     if not selects:
         return None
-    key = ", ".join(RECORD_KEY)
-    same = " AND ".join(f"r.{c} IS NOT DISTINCT FROM d.{c}" for c in RECORD_KEY)
-    con = duckdb.connect(config={"threads": 2, "memory_limit": "2GB"})
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute(
-            "CREATE TEMP TABLE r AS SELECT * FROM ("
-            + " UNION ALL ".join(selects)
-            + f") WHERE business_date <= DATE '{business_date}'"
-        )
-        con.execute(f"CREATE TEMP TABLE d AS SELECT {key} FROM r GROUP BY ALL HAVING count(*) > 1")
-        n = con.sql("SELECT count(*) FROM d").fetchall()[0][0]
-        if n > most:
-            return None
-        # the job's order of versions: descending, nulls last, on each version column
-        order = ", ".join(
-            f"r.{c} DESC NULLS LAST"
-            for c in ("business_date", "_ingested_us", "_line_number", "_source_file")
-        )
-        winners = con.sql(
-            f"SELECT r.* FROM r JOIN d ON {same} "
-            f"QUALIFY row_number() OVER (PARTITION BY r.feed, r.source_system, "
-            f"r.source_record_id ORDER BY {order}) = 1"
-        ).to_arrow_table()
-    finally:
-        con.close()
-    at = pa.compute.cast(winners["_ingested_us"], pa.int64()).cast(pa.timestamp("us", "UTC"))
-    return winners.drop_columns(["_ingested_us"]).append_column("_ingested_at", at)
-
-
-def transform_latest_version(records: DataFrame, versions: Any = None) -> DataFrame:
-    """Keep the latest version of each source record (a correction supersedes the original).
-
-    Most records have one version. ``versions`` are the winners found on the files
-    (:func:`latest_versions_on_files`); without them, the keys seen more than once are
-    found by a narrow aggregation of a 64-bit hash of the keys and the winning version of
-    each is ranked on narrow rows (key and version columns only). Either way the wide
-    records are read once and filtered through a broadcast of the winners, so they are
-    neither shuffled nor sorted for the sake of a few corrections.
-    """
-    w = Window.partitionBy(*RECORD_KEY).orderBy(
-        F.col("business_date").desc(),
-        *[F.col(c).desc_nulls_last() for c in VERSION_ORDER[1:]],
-    )
-
-    def latest(df: DataFrame) -> DataFrame:
-        return df.withColumn("_rn", F.row_number().over(w)).where("_rn = 1").drop("_rn")
-
-    cols = [*RECORD_KEY, *VERSION_ORDER]
-    if versions is not None:
-        if versions.num_rows == 0:
-            return records
-        winners = records.sparkSession.createDataFrame(versions.select(cols)).select(
-            *[F.col(c).alias(f"_w_{c}") for c in cols], F.lit(True).alias("_w")
-        )
-    else:
-        # a hash collision only sends a few more keys through the exact ranking below
-        h = F.xxhash64(*RECORD_KEY)
-        versioned = (
-            records.select(h.alias("_h")).groupBy("_h").count().where("count > 1").select("_h")
-        ).localCheckpoint()
-        n = versioned.count()
-        if n == 0:
-            return records
-        if n > MAX_BROADCAST_VERSIONS:
-            return latest(records)
-        winners = (
-            records.select(h.alias("_h"), *cols)
-            .join(F.broadcast(versioned), "_h", "left_semi")
-            .transform(latest)
-            .select(*[F.col(c).alias(f"_w_{c}") for c in cols], F.lit(True).alias("_w"))
-            .localCheckpoint()
-        )
-    same_key = [F.col(c).eqNullSafe(F.col(f"_w_{c}")) for c in RECORD_KEY]
-    on = same_key[0]
-    for c in same_key[1:]:
-        on = on & c
-    is_winner = F.lit(True)
-    for c in VERSION_ORDER:
-        is_winner = is_winner & F.col(c).eqNullSafe(F.col(f"_w_{c}"))
     return (
-        records.join(F.broadcast(winners), on, "left")
-        .where(F.col("_w").isNull() | is_winner)
-        .drop("_w", *[f"_w_{c}" for c in cols])
+        f"SELECT * FROM ({' UNION ALL '.join(selects)}) "
+        f"WHERE business_date <= DATE {_sql_str(str(business_date))}"
     )
 
 
-def transform_prepare(records: DataFrame) -> DataFrame:
+def _prepared_sql() -> list[str]:
     """Record reference, usable-ID flag, the digits of a damaged ID, one community column.
 
-    Whatever a later step does not read is dropped here, before the records are shuffled
-    by ID (the one move of the wide rows).
+    Only a record without a usable ID compares its raw digits (residue comparisons).
     """
-    digits = F.regexp_replace(F.upper(F.coalesce("id_number", F.lit(""))), "[^0-9X]", "")
-    resident = F.coalesce(F.col("id_type"), F.lit("resident_id")) == "resident_id"
-    has_id = F.col("id_pseudonym").isNotNull() & F.coalesce("id_valid", F.lit(True))
-    return (
-        records.withColumn("rec_ref", F.concat_ws(":", "feed", "source_system", "source_record_id"))
-        .withColumn("has_id", has_id)
-        # only a record without a usable ID compares its raw digits (residue comparisons);
-        # the cleaning runs only for those (nested: Spark would otherwise compute the
-        # digits, shared by the inner condition and value, for every record)
-        .withColumn(
-            "raw_digits",
-            F.when(
-                ~has_id & resident,
-                F.when((F.length(digits) == 18) & digits.rlike("^[0-9]{17}[0-9X]$"), digits),
-            ),
-        )
-        .withColumn("community_any", F.coalesce("address_community_code", "community_code"))
-        # the raw number lives on only as raw_digits; the version columns are spent
-        .drop(
-            "id_number",
-            "id_valid",
-            "community_code",
-            "address_community_code",
-            "_line_number",
-            "_source_file",
-        )
+    digits = "regexp_replace(upper(coalesce(id_number, '')), '[^0-9X]', '', 'g')"
+    has_id = "(id_pseudonym IS NOT NULL AND coalesce(id_valid, true))"
+    resident = "coalesce(id_type, 'resident_id') = 'resident_id'"
+    return [
+        "concat_ws(':', feed, source_system, source_record_id) AS rec_ref",
+        f"{has_id} AS has_id",
+        f"CASE WHEN NOT {has_id} AND {resident} THEN (CASE WHEN length({digits}) = 18 AND "
+        f"regexp_full_match({digits}, '[0-9]{{17}}[0-9X]') THEN {digits} END) END AS raw_digits",
+        "coalesce(address_community_code, community_code) AS community_any",
+    ]
+
+
+def stage_records(
+    paths: dict[str, list[str]],
+    business_date: Any,
+    cfg: MatchingConfig,
+    parts: int,
+    out: Path,
+) -> list[list[str]]:
+    """The latest version of every record up to ``business_date``, prepared, in ``parts``
+    partitions by ID pseudonym (one folder of Parquet files each, under ``out``).
+
+    A correction supersedes the original (later business date, then later ingestion, then
+    later line, then file): the few keys sent more than once are ranked apart and the
+    records are filtered through the winners, never sorted as a whole. Every record also
+    carries the fast path's survivorship order columns (``_o_...``, :func:`_fast_path_order_sql`).
+    Records without an ID are spread by their reference. Returns the files of each
+    partition (an empty list for an empty one); no files at all when there is no record.
+    """
+    import duckdb
+
+    records = _records_sql(paths, business_date)
+    if records is None:
+        return []
+    key = ", ".join(RECORD_KEY)
+    rkey = ", ".join("r." + c for c in RECORD_KEY)
+    same = " AND ".join(f"r.{c} IS NOT DISTINCT FROM w.{c}" for c in RECORD_KEY)
+    version = ", ".join(f"r.{c} DESC NULLS LAST" for c in VERSION_ORDER)
+    kept = [c for c in RECORD_COLUMNS if c not in SPENT + SPENT_VERSIONS]
+    con = duckdb.connect(
+        config={"threads": 2, "memory_limit": "4GB", "temp_directory": str(out / "_spill")}
     )
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"CREATE TEMP VIEW r AS {records}")
+        con.execute(
+            f"CREATE TEMP TABLE w AS SELECT {', '.join('r.' + c for c in RECORD_KEY)}, "
+            f"{', '.join('r.' + c for c in VERSION_ORDER)} FROM r JOIN "
+            f"(SELECT {key} FROM r GROUP BY ALL HAVING count(*) > 1) d ON "
+            + same.replace("w.", "d.")
+            + f" QUALIFY row_number() OVER (PARTITION BY {rkey} ORDER BY {version}) = 1"
+        )
+        if con.sql("SELECT count(*) FROM w").fetchall()[0][0] == 0:
+            source = "SELECT * FROM r"
+        else:
+            winner = " AND ".join(f"r.{c} IS NOT DISTINCT FROM w.{c}" for c in VERSION_ORDER)
+            source = f"SELECT r.* FROM r LEFT JOIN w ON {same} WHERE w.feed IS NULL OR ({winner})"
+        order = [f"{sql} AS {name}" for name, sql in _fast_path_order_sql(cfg).items()]
+        con.execute(
+            f"COPY (SELECT {', '.join(['feed', 'source_system', 'source_record_id', *kept])}, "
+            f"{', '.join(_prepared_sql())}, {', '.join(order)}, "
+            f"hash(coalesce(id_pseudonym, rec_ref)) % {parts} AS _part "
+            f"FROM ({source})) TO {_sql_str(str(out / 'records'))} "
+            "(FORMAT parquet, PARTITION_BY (_part), ROW_GROUP_SIZE 100000)"
+        )
+    finally:
+        con.close()
+    found = {
+        i: sorted(str(f) for f in (out / "records" / f"_part={i}").glob("*.parquet"))
+        for i in range(parts)
+    }
+    return [found[i] for i in range(parts)] if any(found.values()) else []
 
 
 # ---------------------------------------------------------------- 1. fast path
@@ -313,25 +249,25 @@ SET_COLUMNS = (
 )
 
 
-def _fast_path_spec(cfg: MatchingConfig) -> tuple[Any, list[Column]]:
-    """The per-ID computation of the fast path, and the order columns it reads.
+def _fast_path_spec(cfg: MatchingConfig) -> tuple[Any, dict[str, str]]:
+    """The per-ID computation of the fast path, and the order columns it reads (as SQL).
 
-    Every order is computed here, as named columns (``_o_...``), from the same expressions
-    as the residue's survivorship (:func:`_order_keys`); the partition function only ranks.
+    Every order is computed when the records are staged, as named columns (``_o_...``),
+    from the same rules as the residue's survivorship (:func:`_order_key_kinds`); the
+    partition function only ranks.
     """
     from zhongtai.match.fastpath import FastPathSpec, Pick
 
-    order_cols: list[Column] = [
-        (F.col("feed") != "population").cast("int").alias("_o_head_0"),
-        F.col("name_norm").isNull().cast("int").alias("_o_head_1"),
-    ]
+    order = {
+        "_o_head_0": "CAST(feed <> 'population' AS INTEGER)",
+        "_o_head_1": "CAST(name_norm IS NULL AS INTEGER)",
+    }
     picks = []
-    names: dict[str, Column] = {}
-    for g, (value, cols) in _golden_groups().items():
-        keys = _order_keys(cfg.survivorship.get(g, _DEFAULT_SURVIVORSHIP[g]), value, g)
-        names.update(keys)
+    for g, cols in GOLDEN_COLUMNS.items():
+        rule = cfg.survivorship.get(g, _DEFAULT_SURVIVORSHIP[g])
+        keys = _order_keys_sql(rule, _FAST_MISSING_SQL[g], g, cfg.source_trust)
+        order.update(keys)
         picks.append(Pick(g, tuple(n for n, _ in keys), cols))
-    order_cols += [k.alias(n) for n, k in names.items()]
     spec = FastPathSpec(
         max_pinyin_edits=cfg.name_consistent_max_edits,
         head_order=("_o_head_0", "_o_head_1"),
@@ -342,32 +278,44 @@ def _fast_path_spec(cfg: MatchingConfig) -> tuple[Any, list[Column]]:
             for name, src in PII_FIELDS.items()
         ),
     )
-    return spec, order_cols
+    return spec, order
 
 
-def transform_fast_path(base: DataFrame, cfg: MatchingConfig) -> DataFrame:
-    """The fast path of every ID, on the records' partitioning by ID pseudonym (no shuffle).
+def _fast_path_order_sql(cfg: MatchingConfig) -> dict[str, str]:
+    return _fast_path_spec(cfg)[1]
 
-    One pass per partition (:mod:`zhongtai.match.fastpath`, Arrow-batched) finds the
-    identity each ID holds, flags the records that disagree with it, and aggregates the
-    records that agree. Rows with ``_marker`` false are one per ID: its library person
-    (``_h`` and the value sets), partial golden record (the ``_pick_<group>`` structs of
-    :func:`golden_partial_aggs`, so that the residue's partials merge with them) and
-    key-map fields (``_pii_<field>``). Rows with ``_marker`` true name each record off the
-    fast path (``rec_ref``, ``id_conflict``).
+
+def staged_records(
+    spark: SparkSession, partitions: list[list[str]], cfg: MatchingConfig
+) -> DataFrame:
+    """The staged records (:func:`stage_records`) as Spark reads them, without the orders."""
+    files = [f for p in partitions for f in p]
+    return spark.read.parquet(*files).drop("_part", *_fast_path_order_sql(cfg))
+
+
+def transform_fast_path(
+    spark: SparkSession, partitions: list[list[str]], cfg: MatchingConfig
+) -> DataFrame:
+    """The fast path of every ID, one task per partition of the staged records.
+
+    One pass per partition (:mod:`zhongtai.match.fastpath`, Arrow-batched), reading the
+    partition's files itself, finds the identity each ID holds, flags the records that
+    disagree with it, and aggregates the records that agree. Rows with ``_marker`` false
+    are one per ID: its library person (``_h`` and the value sets), partial golden record
+    (the ``_pick_<group>`` structs of :func:`golden_partial_aggs`, so that the residue's
+    partials merge with them) and key-map fields (``_pii_<field>``). Rows with ``_marker``
+    true name each record off the fast path (``rec_ref``, ``id_conflict``).
     """
     from pyspark.sql.pandas.types import to_arrow_schema
 
-    from zhongtai.match.fastpath import fast_path_batches
+    from zhongtai.match.fastpath import fast_path_files
 
-    spec, order_cols = _fast_path_spec(cfg)
-    # only what the partition function reads travels to it (times only as order keys); the
-    # golden groups' values read the conflict flag, which no record on the fast path has
-    skip = ("source_record_id", "raw_digits", "updated_at", "_ingested_at")
-    inputs = _with_survivorship_inputs(base.withColumn("id_conflict", F.lit(False)), cfg).select(
-        *[c for c in base.columns if c not in skip], *order_cols
-    )
-    types = {f.name: f.dataType for f in inputs.schema.fields}
+    spec, order = _fast_path_spec(cfg)
+    staged = spark.read.parquet(*[f for p in partitions for f in p])
+    types = {f.name: f.dataType for f in staged.schema.fields}
+    # only what the partition function reads (times only as order keys)
+    skip = ("source_record_id", "raw_digits", "updated_at", "_ingested_at", "_part")
+    columns = [c for c in staged.columns if c not in skip]
 
     def struct(fields: list[tuple[str, T.DataType]]) -> T.StructType:
         return T.StructType([T.StructField(n, t) for n, t in fields])
@@ -384,9 +332,9 @@ def transform_fast_path(base: DataFrame, cfg: MatchingConfig) -> DataFrame:
     fields = [("id_pseudonym", T.StringType()), ("_h", head)]
     fields += [(out, T.StringType()) for out, _ in spec.joined_sets]
     for p in spec.picks:
-        order = [(f"k{i}", types[c]) for i, c in enumerate(p.order)]
-        order.append((f"k{len(p.order)}", T.StringType()))
-        pick = [("o", struct(order)), ("_has", T.BooleanType()), ("_src", T.StringType())]
+        keys = [(f"k{i}", types[c]) for i, c in enumerate(p.order)]
+        keys.append((f"k{len(p.order)}", T.StringType()))
+        pick = [("o", struct(keys)), ("_has", T.BooleanType()), ("_src", T.StringType())]
         fields.append((f"_pick_{p.name}", struct(pick + [(c, types[c]) for c in p.columns])))
     fields += [
         ("_has_pop", T.IntegerType()),
@@ -404,7 +352,8 @@ def transform_fast_path(base: DataFrame, cfg: MatchingConfig) -> DataFrame:
     ]
     schema = struct(fields)
     arrow_schema = to_arrow_schema(schema, timezone="UTC")
-    return inputs.mapInArrow(fast_path_batches(spec, arrow_schema), schema)
+    run = fast_path_files(spec, arrow_schema, partitions, columns)
+    return spark.range(len(partitions), numPartitions=len(partitions)).mapInArrow(run, schema)
 
 
 def transform_identities(fast_path: DataFrame) -> DataFrame:
@@ -990,7 +939,19 @@ def _trust_expr(trust: dict[str, int]) -> Column:
     return expr
 
 
+def _trust_sql(trust: dict[str, int]) -> str:
+    """:func:`_trust_expr` in DuckDB's SQL (the same tests, nested in the same order)."""
+    full = "concat_ws(':', feed, source_system)"
+    expr = "99"
+    for k, v in sorted(trust.items(), key=lambda kv: -len(kv[0])):
+        cond = f"{full} = {_sql_str(k)}" if ":" in k else f"feed = {_sql_str(k)}"
+        expr = f"CASE WHEN {cond} THEN {int(v)} ELSE {expr} END"
+    return expr
+
+
 _LAST = 1 << 62  # sorts after every real timestamp in an ascending key
+# a record is more complete the more of these it has
+COMPLETE_COLUMNS = ("name_norm", "phone_norm", "address_id", "birth_date", "gender")
 
 
 def _desc_nulls_last(c: Column) -> Column:
@@ -998,26 +959,57 @@ def _desc_nulls_last(c: Column) -> Column:
     return F.coalesce(-F.unix_micros(c), F.lit(_LAST))
 
 
-def _order_keys(rule: tuple[str, ...], value: Column, group: str) -> list[tuple[str, Column]]:
-    """The named sort keys, ascending, of survivorship ``rule`` for field ``group``.
-
-    A record with the value comes before one without; then the rule's criteria. The record
-    reference, which breaks the remaining ties, is not included. A key other than the
-    first is the same for every group and has the same name in all.
+def _order_key_kinds(rule: tuple[str, ...], group: str) -> list[tuple[str, str]]:
+    """The named sort keys, ascending, of survivorship ``rule`` for field ``group``, each
+    with its kind: ``missing`` (a record with the group's value comes first), then the
+    rule's criteria. The record reference, which breaks the remaining ties, is not
+    included. A key other than the first is the same for every group and has the same
+    name in all.
     """
-    keys = [(f"_o_{group}_missing", value.isNull().cast("int"))]
+    keys = [(f"_o_{group}_missing", "missing")]
     for r in rule:
         if r == "trust":
-            keys.append(("_o_trust", F.col("_trust")))
+            keys.append(("_o_trust", "trust"))
         elif r == "recent":
             keys += [
-                ("_o_recent_updated", _desc_nulls_last(F.col("updated_at"))),
-                ("_o_recent_date", -F.unix_date(F.col("business_date"))),
-                ("_o_recent_ingested", _desc_nulls_last(F.col("_ingested_at"))),
+                ("_o_recent_updated", "updated"),
+                ("_o_recent_date", "date"),
+                ("_o_recent_ingested", "ingested"),
             ]
         elif r == "complete":
-            keys.append(("_o_complete", -F.col("_complete")))
+            keys.append(("_o_complete", "complete"))
     return keys
+
+
+def _order_keys(rule: tuple[str, ...], value: Column, group: str) -> list[tuple[str, Column]]:
+    """The sort keys of :func:`_order_key_kinds` as Spark columns (input:
+    :func:`_with_survivorship_inputs`); ``value`` is the group's value."""
+    of = {
+        "missing": value.isNull().cast("int"),
+        "trust": F.col("_trust"),
+        "updated": _desc_nulls_last(F.col("updated_at")),
+        "date": -F.unix_date(F.col("business_date")),
+        "ingested": _desc_nulls_last(F.col("_ingested_at")),
+        "complete": -F.col("_complete"),
+    }
+    return [(name, of[kind]) for name, kind in _order_key_kinds(rule, group)]
+
+
+def _order_keys_sql(
+    rule: tuple[str, ...], missing: str, group: str, trust: dict[str, int]
+) -> list[tuple[str, str]]:
+    """The sort keys of :func:`_order_key_kinds` in DuckDB's SQL, of the same types as
+    :func:`_order_keys`'s; ``missing`` is the SQL condition that the group's value is null."""
+    complete = " + ".join(f"CAST({c} IS NOT NULL AS INTEGER)" for c in COMPLETE_COLUMNS)
+    of = {
+        "missing": f"CAST({missing} AS INTEGER)",
+        "trust": _trust_sql(trust),
+        "updated": f"coalesce(-epoch_us(updated_at), {_LAST})",
+        "date": "CAST(-(business_date - DATE '1970-01-01') AS INTEGER)",
+        "ingested": f"coalesce(-epoch_us(_ingested_at), {_LAST})",
+        "complete": f"-({complete})",
+    }
+    return [(name, of[kind]) for name, kind in _order_key_kinds(rule, group)]
 
 
 def _order_key(rule: tuple[str, ...], value: Column) -> Column:
@@ -1031,34 +1023,43 @@ def _order_key(rule: tuple[str, ...], value: Column) -> Column:
 
 def _with_survivorship_inputs(df: DataFrame, cfg: MatchingConfig) -> DataFrame:
     """The record's source trust and completeness, which survivorship orders may use."""
-    complete = sum(
-        (
-            F.col(c).isNotNull().cast("int")
-            for c in ("name_norm", "phone_norm", "address_id", "birth_date", "gender")
-        ),
-        F.lit(0),
-    )
+    complete = sum((F.col(c).isNotNull().cast("int") for c in COMPLETE_COLUMNS), F.lit(0))
     return df.withColumn("_trust", _trust_expr(cfg.source_trust)).withColumn("_complete", complete)
+
+
+# field group -> the SQL condition that a record on the fast path (its ID not in conflict)
+# lacks the group's value of _golden_groups(): the staged records' order columns
+_FAST_MISSING_SQL = {
+    "name": "name_masked IS NULL",
+    "phone": "phone_pseudonym IS NULL",
+    "id": "id_pseudonym IS NULL",
+    "residence": "feed IS DISTINCT FROM 'population'",
+    "demographics": "gender IS NULL AND birth_date IS NULL",
+}
+
+
+# field group -> the columns its pick supplies to the golden record
+GOLDEN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("name_masked",),
+    "phone": ("phone_pseudonym", "phone_masked"),
+    "id": ("id_type", "id_pseudonym", "id_masked", "gender_from_id", "birth_date_from_id"),
+    "residence": ("residence_status", "record_status", "community_any", "grid_id", "address_id"),
+    "demographics": ("gender", "birth_date"),
+}
 
 
 # field group -> (the value that makes a record a candidate, the columns it supplies)
 def _golden_groups() -> dict[str, tuple[Column, tuple[str, ...]]]:
-    return {
-        "name": (F.col("name_masked"), ("name_masked",)),
-        "phone": (F.col("phone_pseudonym"), ("phone_pseudonym", "phone_masked")),
-        "id": (
-            F.when(~F.col("id_conflict"), F.col("id_pseudonym")),
-            ("id_type", "id_pseudonym", "id_masked", "gender_from_id", "birth_date_from_id"),
-        ),
-        "residence": (
-            F.when(F.col("feed") == "population", F.col("rec_ref")),
-            ("residence_status", "record_status", "community_any", "grid_id", "address_id"),
-        ),
-        "demographics": (
-            F.when(F.col("gender").isNotNull() | F.col("birth_date").isNotNull(), F.col("rec_ref")),
-            ("gender", "birth_date"),
+    value = {
+        "name": F.col("name_masked"),
+        "phone": F.col("phone_pseudonym"),
+        "id": F.when(~F.col("id_conflict"), F.col("id_pseudonym")),
+        "residence": F.when(F.col("feed") == "population", F.col("rec_ref")),
+        "demographics": F.when(
+            F.col("gender").isNotNull() | F.col("birth_date").isNotNull(), F.col("rec_ref")
         ),
     }
+    return {g: (value[g], cols) for g, cols in GOLDEN_COLUMNS.items()}
 
 
 _DEFAULT_SURVIVORSHIP = {
@@ -1195,8 +1196,8 @@ def transform_crosswalk(
 ) -> DataFrame:
     """The crosswalk: every source record with its person and the grade of the link.
 
-    Fast-path records reach their key through their ID: ``recs`` is partitioned by it and
-    the hash join builds on the key map, so the wide records are neither moved nor sorted.
+    Fast-path records reach their key through their ID: the hash join builds on the key
+    map, and of the records only the five columns the crosswalk needs are read and moved.
     """
     fast = (
         recs.where("fast")
@@ -1258,31 +1259,25 @@ class _Steps:
 
 
 def transform(
-    records: DataFrame,
+    spark: SparkSession,
+    partitions: list[list[str]],
     previous_pii: DataFrame | None,
     previous_xw: DataFrame | None,
     cfg: MatchingConfig,
     business_date: Any,
-    partitions: int | None = None,
-    versions: Any = None,
 ) -> MatchOutputs:
-    """All transformations, from unioned clean records to the master tables.
+    """All transformations, from the staged records (:func:`stage_records`) to the master
+    tables.
 
-    The wide records are shuffled once, by ID pseudonym: one Arrow-batched pass per
-    partition on that partitioning decides the fast path and yields one row per ID (library
-    person, partial golden record, key-map fields). After that only narrow or per-ID rows
-    move: the key map, the residue, and the partial golden records merged by person key.
-    Local checkpoints cut the lineage so that the plans of the later steps stay small.
+    One Arrow-batched pass per partition of the records by ID decides the fast path and
+    yields one row per ID (library person, partial golden record, key-map fields). After
+    that only narrow or per-ID rows move: the key map, the residue, and the partial golden
+    records merged by person key. Local checkpoints cut the lineage so that the plans of
+    the later steps stay small.
     """
-    parts = partitions or int(records.sparkSession.conf.get("spark.sql.shuffle.partitions") or 8)
     step = _Steps()
-    base = step.done(
-        "records (latest versions)",
-        transform_latest_version(records, versions)
-        .transform(transform_prepare)
-        .repartition(parts, "id_pseudonym"),
-    )
-    fast_path = step.done("fast path of the IDs", transform_fast_path(base, cfg))
+    base = staged_records(spark, partitions, cfg)
+    fast_path = step.done("fast path of the IDs", transform_fast_path(spark, partitions, cfg))
     markers = fast_path.where("_marker").select("rec_ref", "id_conflict").localCheckpoint()
     n_markers = markers.count()
     recs = transform_fast_flags(base, markers, n_markers)
@@ -1337,7 +1332,6 @@ def transform(
     id_partials = keyed_ids.select(*residue_partials.columns)
     return MatchOutputs(
         persons=transform_golden(id_partials, residue_partials, n_decided),
-        # the key map of the per-ID rows shares the records' partitioning: nothing moves
         crosswalk=transform_crosswalk(
             recs, keyed_ids.select("id_pseudonym", "person_key"), residue_linked
         ),
@@ -1353,19 +1347,27 @@ def main(
     previous_pii_files: list[str],
     business_date: Any,
     cfg: MatchingConfig,
-    previous_xw_files: list[str] | None = None,
+    previous_xw_files: list[str] | None,
+    work: Path,
 ) -> MatchOutputs | None:
-    """Wire extract and transform; the caller (zhongtai.match) loads the outputs."""
-    records = extract_records(spark, paths)
-    if records is None:
-        return None
-    records = records.where(F.col("business_date") <= F.lit(business_date))
-    previous = spark.read.parquet(*previous_pii_files) if previous_pii_files else None
-    prev_xw = spark.read.parquet(*previous_xw_files) if previous_xw_files else None
+    """Wire extract and transform; the caller (zhongtai.match) loads the outputs.
+
+    ``work`` is a local folder for the staged records, which Spark reads until the outputs
+    are written: the caller removes it after that.
+    """
     configured = int(spark.conf.get("spark.sql.shuffle.partitions") or 8)
     parts = id_partitions([f for files in paths.values() for f in files], configured)
-    versions = latest_versions_on_files(paths, business_date)
-    return transform(records, previous, prev_xw, cfg, business_date, parts, versions)
+    started = time.perf_counter()
+    partitions = stage_records(paths, business_date, cfg, parts, work)
+    if not partitions:
+        return None
+    log.info(
+        "person linking: records staged (latest versions, by ID) in %.1f s",
+        time.perf_counter() - started,
+    )
+    previous = spark.read.parquet(*previous_pii_files) if previous_pii_files else None
+    prev_xw = spark.read.parquet(*previous_xw_files) if previous_xw_files else None
+    return transform(spark, partitions, previous, prev_xw, cfg, business_date)
 
 
 # the fast path holds one partition of records at a time in a Python worker (about half a

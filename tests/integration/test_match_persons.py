@@ -258,66 +258,92 @@ VERSIONS_KEPT = sorted(
 )
 
 
-def _version_frame(spark):
-    return spark.createDataFrame(
-        _version_rows(),
-        "feed string, source_system string, source_record_id string, business_date date, "
-        "_ingested_at timestamp, _line_number long, _source_file string, what string",
-    )
-
-
-def test_latest_version_of_each_source_record(spark):
-    """A correction supersedes the original: later business date, then later ingestion,
-    then later line; records sent once, and keys that differ only in feed, pass as they are."""
-    from zhongtai.spark.jobs import load_job
-
-    job = load_job("match_persons")
-    df = _version_frame(spark)
-    kept = sorted(r["what"] for r in df.transform(job.transform_latest_version).collect())
-    assert kept == VERSIONS_KEPT
-
-
-def test_latest_version_found_on_the_files(spark, tmp_path):
-    """The job finds the winners on the clean files' own columns (DuckDB in the driver) and
-    keeps the same versions as the ranking in Spark; a record dated after the business date
-    is not a version yet; too many versioned records fall back to the ranking in Spark."""
+def _stage_version_rows(tmp_path):
+    """The version rows as clean files of their feeds (``what`` in name_norm), staged."""
     import pyarrow.parquet as pq
 
+    from zhongtai.match.config import load_matching_config
     from zhongtai.spark.jobs import load_job
 
     job = load_job("match_persons")
-    rows, df = _version_rows(), _version_frame(spark)
+    t2 = dt.datetime(2026, 11, 3, 8, tzinfo=dt.UTC)
+    later = ("nucleic_acid", "city", "S3", D2 + dt.timedelta(days=1), t2, 99, "z.csv", "S3 later")
     paths: dict[str, list[str]] = {}
-    later = ("nucleic_acid", "city", "S3", D2 + dt.timedelta(days=1), None, 99, "z.csv", "")
     for feed, (src_col, rec_col) in job.PERSON_FEEDS.items():
-        mine = [r for r in [*rows, later] if r[0] == feed]
+        mine = [r for r in [*_version_rows(), later] if r[0] == feed]
         if not mine:
             continue
-        cols = {
-            **({src_col: [r[1] for r in mine]} if src_col else {}),
-            rec_col: [r[2] for r in mine],
-            "business_date": pa.array([r[3] for r in mine], pa.date32()),
-            "_ingested_at": pa.array([r[4] for r in mine], pa.timestamp("us", "UTC")),
-            "_line_number": pa.array([r[5] for r in mine], pa.int64()),
-            "_source_file": [r[6] for r in mine],
-        }
+        n = len(mine)
+        table = pa.table(
+            {
+                **({src_col: [r[1] for r in mine]} if src_col else {}),
+                rec_col: [r[2] for r in mine],
+                "business_date": pa.array([r[3] for r in mine], pa.date32()),
+                "_ingested_at": pa.array([r[4] for r in mine], pa.timestamp("us", "UTC")),
+                "_line_number": pa.array([r[5] for r in mine], pa.int64()),
+                "_source_file": [r[6] for r in mine],
+                "name_norm": [r[7] for r in mine],
+                # two of every three records with an ID; two records share each ID
+                "id_pseudonym": [f"ID{k // 2}" if k % 3 else None for k in range(n)],
+                "name_masked": [None if k % 4 == 0 else "张*" for k in range(n)],
+                "updated_at": pa.array(
+                    [r[4] if k % 2 else None for k, r in enumerate(mine)],
+                    pa.timestamp("us", "UTC"),
+                ),
+                "gender": [None if k % 2 else "male" for k in range(n)],
+            }
+        )
         # each feed in two files, as a feed's days are
-        half = len(mine) // 2
-        table = pa.table(cols)
+        half = n // 2
         first, second = tmp_path / f"{feed}-1.parquet", tmp_path / f"{feed}-2.parquet"
         pq.write_table(table.slice(0, half), first)
         pq.write_table(table.slice(half), second)
         paths[feed] = [str(first), str(second)]
-    versions = job.latest_versions_on_files(paths, D2)
-    winners = sorted(
-        (r["source_record_id"], r["source_system"], r["_source_file"]) for r in versions.to_pylist()
-    )
-    assert winners == [
-        ("S1", "city", "b.csv"),
-        ("S2", "city", "c.csv"),
-        ("S3", "city", "a.csv"),
-        ("S5", "city", "part-2.csv"),
-    ]
-    kept = sorted(r["what"] for r in job.transform_latest_version(df, versions).collect())
+    cfg = load_matching_config()
+    (tmp_path / "work").mkdir()
+    return job, cfg, job.stage_records(paths, D2, cfg, 3, tmp_path / "work")
+
+
+def test_staged_records_are_the_latest_versions_by_id(tmp_path):
+    """A correction supersedes the original: later business date, then later ingestion,
+    then later line, then file; records sent once, and keys that differ only in feed, pass
+    as they are; a record dated after the business date is not a version yet. All the
+    records of one ID are staged in one partition."""
+    import pyarrow.parquet as pq
+
+    _, _, partitions = _stage_version_rows(tmp_path)
+    assert len(partitions) == 3
+    tables = [pq.read_table(files) for files in partitions if files]
+    kept = sorted(name for t in tables for name in t["name_norm"].to_pylist())
     assert kept == VERSIONS_KEPT
-    assert job.latest_versions_on_files(paths, D2, most=3) is None
+    ids = [set(t["id_pseudonym"].drop_null().to_pylist()) for t in tables]
+    assert all(not (a & b) for k, a in enumerate(ids) for b in ids[k + 1 :])
+    staged = pa.concat_tables([t.select(tables[0].column_names) for t in tables])
+    assert "id_number" not in staged.column_names  # the raw number lives on as raw_digits
+    assert "nucleic_acid:city:S1" in staged["rec_ref"].to_pylist()
+
+
+def test_staged_order_columns_are_the_survivorship_orders(spark, tmp_path):
+    """The fast path's order columns, computed in SQL when the records are staged, equal
+    the residue's survivorship orders computed by Spark (values and types), so that
+    their picks merge."""
+    from pyspark.sql import functions as F
+
+    job, cfg, partitions = _stage_version_rows(tmp_path)
+    files = [f for p in partitions for f in p]
+    staged = spark.read.parquet(*files).withColumn("id_conflict", F.lit(False))
+    want = []
+    for g, (value, _) in job._golden_groups().items():
+        rule = cfg.survivorship.get(g, job._DEFAULT_SURVIVORSHIP[g])
+        want += [k.alias("want" + name) for name, k in job._order_keys(rule, value, g)]
+    computed = job._with_survivorship_inputs(staged, cfg).select("*", *want)
+    rows = computed.collect()
+    names = [n for n in job._fast_path_order_sql(cfg) if not n.startswith("_o_head")]
+    assert len(rows) == len(VERSIONS_KEPT) and len(names) >= 8
+    for r in rows:
+        for n in names:
+            assert r[n] == r["want" + n], (n, r["rec_ref"])
+    types = {f.name: f.dataType for f in computed.schema.fields}
+    assert all(types[n] == types["want" + n] for n in names)
+    assert {r["_o_trust"] for r in rows} == {6, 5}  # nucleic_acid and vaccination
+    assert {r["_o_name_missing"] for r in rows} == {0, 1}

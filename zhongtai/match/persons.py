@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 
@@ -62,13 +63,13 @@ def build_person_master(settings: Settings, business_date: dt.date, run_id: str)
     prev_xw = (
         lake.stage_in("master", "person_crosswalk", prev_xw_dates[-1:]) if prev_xw_dates else []
     )
-    # The job partitions the records once by ID pseudonym and relies on that partitioning
-    # surviving its local checkpoints; adaptive execution reports the partitioning of a
-    # checkpointed plan as unknown, which would shuffle the wide records again at each step.
+    # The job's steps are local checkpoints whose sizes it knows (it broadcasts what is
+    # small); adaptive execution would re-plan each of them around the checkpoints.
     aqe = spark.conf.get("spark.sql.adaptive.enabled")
     spark.conf.set("spark.sql.adaptive.enabled", "false")
+    work = lake.new_staging_dir(f"match-persons-{day}")
     try:
-        out = job.main(spark, paths, prev_pii, business_date, cfg, prev_xw)
+        out = job.main(spark, paths, prev_pii, business_date, cfg, prev_xw, work)
         if out is None:
             log.warning("no clean person records up to %s; master not published", day)
             return MatchReport(business_date, 0, 0, 0, 0, 0, 0)
@@ -87,6 +88,8 @@ def build_person_master(settings: Settings, business_date: dt.date, run_id: str)
             log.info("person linking: %s written in %.1f s", name, time.perf_counter() - started)
     finally:
         spark.conf.set("spark.sql.adaptive.enabled", aqe or "true")
+        # the staged records (clean-zone columns) are read until the outputs are written
+        shutil.rmtree(work, ignore_errors=True)
     lake.write_bytes(
         f"master/{MODEL_DATASET}/date={day}/run={run_id}/model.json",
         out.model.to_json().encode("utf-8"),
