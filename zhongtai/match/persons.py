@@ -63,10 +63,6 @@ def build_person_master(settings: Settings, business_date: dt.date, run_id: str)
     prev_xw = (
         lake.stage_in("master", "person_crosswalk", prev_xw_dates[-1:]) if prev_xw_dates else []
     )
-    # The job's steps are local checkpoints whose sizes it knows (it broadcasts what is
-    # small); adaptive execution would re-plan each of them around the checkpoints.
-    aqe = spark.conf.get("spark.sql.adaptive.enabled")
-    spark.conf.set("spark.sql.adaptive.enabled", "false")
     work = lake.new_staging_dir(f"match-persons-{day}")
     try:
         out = job.main(spark, paths, prev_pii, business_date, cfg, prev_xw, work)
@@ -87,7 +83,6 @@ def build_person_master(settings: Settings, business_date: dt.date, run_id: str)
             lake.publish_dir("master", name, business_date, local, run_id)
             log.info("person linking: %s written in %.1f s", name, time.perf_counter() - started)
     finally:
-        spark.conf.set("spark.sql.adaptive.enabled", aqe or "true")
         # the staged records (clean-zone columns) are read until the outputs are written
         shutil.rmtree(work, ignore_errors=True)
     lake.write_bytes(
