@@ -931,9 +931,13 @@ def transform_stable_keys(
 
 # ---------------------------------------------------------------- 4. outputs
 def _trust_expr(trust: dict[str, int]) -> Column:
+    """A record's source trust: its ``feed:system`` key if configured, else its feed's, else 99.
+
+    The longest key is tested first: it is built last, as the outermost condition.
+    """
     full = F.concat_ws(":", "feed", "source_system")
     expr: Column = F.lit(99)
-    for k, v in sorted(trust.items(), key=lambda kv: -len(kv[0])):
+    for k, v in sorted(trust.items(), key=lambda kv: len(kv[0])):
         cond = (full == k) if ":" in k else (F.col("feed") == k)
         expr = F.when(cond, F.lit(v)).otherwise(expr)
     return expr
@@ -943,7 +947,7 @@ def _trust_sql(trust: dict[str, int]) -> str:
     """:func:`_trust_expr` in DuckDB's SQL (the same tests, nested in the same order)."""
     full = "concat_ws(':', feed, source_system)"
     expr = "99"
-    for k, v in sorted(trust.items(), key=lambda kv: -len(kv[0])):
+    for k, v in sorted(trust.items(), key=lambda kv: len(kv[0])):
         cond = f"{full} = {_sql_str(k)}" if ":" in k else f"feed = {_sql_str(k)}"
         expr = f"CASE WHEN {cond} THEN {int(v)} ELSE {expr} END"
     return expr

@@ -347,3 +347,29 @@ def test_staged_order_columns_are_the_survivorship_orders(spark, tmp_path):
     assert all(types[n] == types["want" + n] for n in names)
     assert {r["_o_trust"] for r in rows} == {6, 5}  # nucleic_acid and vaccination
     assert {r["_o_name_missing"] for r in rows} == {0, 1}
+
+
+def test_source_trust_prefers_the_system_key_to_the_feed_key(spark):
+    """A ``feed:system`` trust key is more specific than its feed's key and wins over it, in
+    Spark's rendering and in the staging SQL alike; an unconfigured source gets 99."""
+    import duckdb
+
+    from zhongtai.spark.jobs import load_job
+
+    job = load_job("match_persons")
+    trust = {"nucleic_acid": 6, "nucleic_acid:city": 2, "population:hukou": 1}
+    rows = [
+        ("nucleic_acid", "city"),
+        ("nucleic_acid", "national"),
+        ("population", "hukou"),
+        ("population", "grid"),
+    ]
+    df = spark.createDataFrame(rows, "feed string, source_system string")
+    got = [r["t"] for r in df.select(job._trust_expr(trust).alias("t")).collect()]
+    assert got == [2, 6, 1, 99]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE r (feed VARCHAR, source_system VARCHAR)")
+    con.executemany("INSERT INTO r VALUES (?, ?)", rows)
+    sql = con.sql(f"SELECT {job._trust_sql(trust)} AS t FROM r ORDER BY rowid").fetchall()
+    con.close()
+    assert [t for (t,) in sql] == got
