@@ -111,9 +111,15 @@ class MatchOutputs:
 RECORD_KEY = ["feed", "source_system", "source_record_id"]
 # the order of a source record's versions, latest first (the file breaks exact ties)
 VERSION_ORDER = ("business_date", "_ingested_at", "_line_number", "_source_file")
-# the clean columns a later step does not read; the raw number lives on only as raw_digits
-SPENT = ("id_number", "id_valid", "community_code", "address_community_code")
-SPENT_VERSIONS = ("_line_number", "_source_file")
+# the clean columns no later step reads (the raw number lives on only as raw_digits)
+SPENT = (
+    "id_number",
+    "id_valid",
+    "community_code",
+    "address_community_code",
+    "_line_number",
+    "_source_file",
+)
 _SQL_TYPES = {
     "string": "VARCHAR",
     "boolean": "BOOLEAN",
@@ -125,6 +131,11 @@ _SQL_TYPES = {
 
 def _sql_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
+
+
+def _same_sql(left: str, right: str, cols: list[str] | tuple[str, ...]) -> str:
+    """``left`` and ``right`` agree on ``cols``, nulls equal (as Spark's ``eqNullSafe``)."""
+    return " AND ".join(f"{left}.{c} IS NOT DISTINCT FROM {right}.{c}" for c in cols)
 
 
 def _sql_col(name: str, cast: str, have: set[str]) -> str:
@@ -202,27 +213,29 @@ def stage_records(
         return []
     key = ", ".join(RECORD_KEY)
     rkey = ", ".join("r." + c for c in RECORD_KEY)
-    same = " AND ".join(f"r.{c} IS NOT DISTINCT FROM w.{c}" for c in RECORD_KEY)
-    version = ", ".join(f"r.{c} DESC NULLS LAST" for c in VERSION_ORDER)
-    kept = [c for c in RECORD_COLUMNS if c not in SPENT + SPENT_VERSIONS]
+    rversion = ", ".join("r." + c for c in VERSION_ORDER)
+    latest_first = ", ".join(f"r.{c} DESC NULLS LAST" for c in VERSION_ORDER)
+    kept = [c for c in RECORD_COLUMNS if c not in SPENT]
     con = duckdb.connect(
         config={"threads": 2, "memory_limit": "4GB", "temp_directory": str(out / "_spill")}
     )
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"CREATE TEMP VIEW r AS {records}")
+        # the winning version of each key sent more than once
         con.execute(
-            f"CREATE TEMP TABLE w AS SELECT {', '.join('r.' + c for c in RECORD_KEY)}, "
-            f"{', '.join('r.' + c for c in VERSION_ORDER)} FROM r JOIN "
-            f"(SELECT {key} FROM r GROUP BY ALL HAVING count(*) > 1) d ON "
-            + same.replace("w.", "d.")
-            + f" QUALIFY row_number() OVER (PARTITION BY {rkey} ORDER BY {version}) = 1"
+            f"CREATE TEMP TABLE w AS SELECT {rkey}, {rversion} FROM r JOIN "
+            f"(SELECT {key} FROM r GROUP BY ALL HAVING count(*) > 1) d "
+            f"ON {_same_sql('r', 'd', RECORD_KEY)} "
+            f"QUALIFY row_number() OVER (PARTITION BY {rkey} ORDER BY {latest_first}) = 1"
         )
         if con.sql("SELECT count(*) FROM w").fetchall()[0][0] == 0:
             source = "SELECT * FROM r"
         else:
-            winner = " AND ".join(f"r.{c} IS NOT DISTINCT FROM w.{c}" for c in VERSION_ORDER)
-            source = f"SELECT r.* FROM r LEFT JOIN w ON {same} WHERE w.feed IS NULL OR ({winner})"
+            source = (
+                f"SELECT r.* FROM r LEFT JOIN w ON {_same_sql('r', 'w', RECORD_KEY)} "
+                f"WHERE w.feed IS NULL OR ({_same_sql('r', 'w', VERSION_ORDER)})"
+            )
         order = [f"{sql} AS {name}" for name, sql in _fast_path_order_sql(cfg).items()]
         con.execute(
             f"COPY (SELECT {', '.join(['feed', 'source_system', 'source_record_id', *kept])}, "
@@ -285,18 +298,16 @@ def _fast_path_order_sql(cfg: MatchingConfig) -> dict[str, str]:
     return _fast_path_spec(cfg)[1]
 
 
-def staged_records(
-    spark: SparkSession, partitions: list[list[str]], cfg: MatchingConfig
-) -> DataFrame:
-    """The staged records (:func:`stage_records`) as Spark reads them, without the orders."""
-    files = [f for p in partitions for f in p]
-    return spark.read.parquet(*files).drop("_part", *_fast_path_order_sql(cfg))
+def read_staged(spark: SparkSession, partitions: list[list[str]]) -> DataFrame:
+    """The staged records (:func:`stage_records`) as Spark reads them, order columns included."""
+    return spark.read.parquet(*[f for p in partitions for f in p])
 
 
 def transform_fast_path(
-    spark: SparkSession, partitions: list[list[str]], cfg: MatchingConfig
+    staged: DataFrame, partitions: list[list[str]], cfg: MatchingConfig
 ) -> DataFrame:
-    """The fast path of every ID, one task per partition of the staged records.
+    """The fast path of every ID, one task per partition of the staged records (``staged``
+    gives their columns' types; the tasks read ``partitions``' files themselves).
 
     One pass per partition (:mod:`zhongtai.match.fastpath`, Arrow-batched), reading the
     partition's files itself, finds the identity each ID holds, flags the records that
@@ -310,8 +321,7 @@ def transform_fast_path(
 
     from zhongtai.match.fastpath import fast_path_files
 
-    spec, order = _fast_path_spec(cfg)
-    staged = spark.read.parquet(*[f for p in partitions for f in p])
+    spec, _ = _fast_path_spec(cfg)
     types = {f.name: f.dataType for f in staged.schema.fields}
     # only what the partition function reads (times only as order keys)
     skip = ("source_record_id", "raw_digits", "updated_at", "_ingested_at", "_part")
@@ -353,6 +363,7 @@ def transform_fast_path(
     schema = struct(fields)
     arrow_schema = to_arrow_schema(schema, timezone="UTC")
     run = fast_path_files(spec, arrow_schema, partitions, columns)
+    spark = staged.sparkSession
     return spark.range(len(partitions), numPartitions=len(partitions)).mapInArrow(run, schema)
 
 
@@ -1280,8 +1291,10 @@ def transform(
     the later steps stay small.
     """
     step = _Steps()
-    base = staged_records(spark, partitions, cfg)
-    fast_path = step.done("fast path of the IDs", transform_fast_path(spark, partitions, cfg))
+    staged = read_staged(spark, partitions)
+    # the records as the later steps read them: without the fast path's order columns
+    base = staged.drop("_part", *_fast_path_order_sql(cfg))
+    fast_path = step.done("fast path of the IDs", transform_fast_path(staged, partitions, cfg))
     markers = fast_path.where("_marker").select("rec_ref", "id_conflict").localCheckpoint()
     n_markers = markers.count()
     recs = transform_fast_flags(base, markers, n_markers)
