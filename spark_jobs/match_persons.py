@@ -93,11 +93,12 @@ MULTI_SEP = "|"
 
 @dataclass(frozen=True)
 class MatchOutputs:
-    """The tables the job publishes, and the model it used."""
+    """The tables the job publishes, and the model it used: the master tables as local
+    folders of Parquet files (:func:`assemble`), the key log as a Spark frame."""
 
-    persons: DataFrame
-    crosswalk: DataFrame
-    person_pii: DataFrame
+    persons: Path
+    crosswalk: Path
+    person_pii: Path
     key_log: DataFrame
     model: FSModel
 
@@ -303,29 +304,13 @@ def read_staged(spark: SparkSession, partitions: list[list[str]]) -> DataFrame:
     return spark.read.parquet(*[f for p in partitions for f in p])
 
 
-def transform_fast_path(
-    staged: DataFrame, partitions: list[list[str]], cfg: MatchingConfig
-) -> DataFrame:
-    """The fast path of every ID, one task per partition of the staged records (``staged``
-    gives their columns' types; the tasks read ``partitions``' files themselves).
-
-    One pass per partition (:mod:`zhongtai.match.fastpath`, Arrow-batched), reading the
-    partition's files itself, finds the identity each ID holds, flags the records that
-    disagree with it, and aggregates the records that agree. Rows with ``_marker`` false
-    are one per ID: its library person (``_h`` and the value sets), partial golden record
-    (the ``_pick_<group>`` structs of :func:`golden_partial_aggs`, so that the residue's
-    partials merge with them) and key-map fields (``_pii_<field>``). Rows with ``_marker``
-    true name each record off the fast path (``rec_ref``, ``id_conflict``).
-    """
-    from pyspark.sql.pandas.types import to_arrow_schema
-
-    from zhongtai.match.fastpath import fast_path_files
-
+def ids_schema(staged: DataFrame, cfg: MatchingConfig) -> T.StructType:
+    """The fast path's ID rows (:func:`zhongtai.match.fastpath.identities`) as Spark reads
+    them: the library person (``_h`` and the value sets), the partial golden record (the
+    ``_pick_<group>`` structs, counts and dates) and the key-map fields (``_pii_<field>``).
+    ``staged`` gives the types of the columns they carry."""
     spec, _ = _fast_path_spec(cfg)
     types = {f.name: f.dataType for f in staged.schema.fields}
-    # only what the partition function reads (times only as order keys)
-    skip = ("source_record_id", "raw_digits", "updated_at", "_ingested_at", "_part")
-    columns = [c for c in staged.columns if c not in skip]
 
     def struct(fields: list[tuple[str, T.DataType]]) -> T.StructType:
         return T.StructType([T.StructField(n, t) for n, t in fields])
@@ -355,21 +340,46 @@ def transform_fast_path(
         ("records", T.LongType()),
     ]
     fields += [(out, types[src[0]]) for out, src in spec.firsts]
-    fields += [
-        ("rec_ref", T.StringType()),
-        ("id_conflict", T.BooleanType()),
-        ("_marker", T.BooleanType()),
-    ]
-    schema = struct(fields)
-    arrow_schema = to_arrow_schema(schema, timezone="UTC")
-    run = fast_path_files(spec, arrow_schema, partitions, columns)
+    return struct(fields)
+
+
+def transform_fast_path(
+    staged: DataFrame, partitions: list[list[str]], cfg: MatchingConfig, ids: Path
+) -> DataFrame:
+    """The fast path of every ID, one task per partition of the staged records (``staged``
+    gives their columns' types; the tasks read ``partitions``' files themselves).
+
+    One pass per partition (:mod:`zhongtai.match.fastpath`) finds the identity each ID
+    holds, flags the records that disagree with it, and aggregates the records that agree
+    into one row per ID (:func:`ids_schema`), which the task writes to ``ids``. The rows
+    returned name each record off the fast path (``rec_ref``, ``id_conflict``).
+    """
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    from zhongtai.match.fastpath import MARKERS, fast_path_files
+
+    spec, _ = _fast_path_spec(cfg)
+    # only what the partition function reads (times only as order keys)
+    skip = ("source_record_id", "raw_digits", "updated_at", "_ingested_at", "_part")
+    columns = [c for c in staged.columns if c not in skip]
+    arrow_schema = to_arrow_schema(ids_schema(staged, cfg), timezone="UTC")
+    run = fast_path_files(spec, arrow_schema, partitions, columns, str(ids))
     spark = staged.sparkSession
-    return spark.range(len(partitions), numPartitions=len(partitions)).mapInArrow(run, schema)
+    markers = T.StructType(
+        [
+            T.StructField(f.name, T.StringType() if f.name == "rec_ref" else T.BooleanType())
+            for f in MARKERS
+        ]
+    )
+    return spark.range(len(partitions), numPartitions=len(partitions)).mapInArrow(run, markers)
 
 
-def transform_identities(fast_path: DataFrame) -> DataFrame:
-    """One row per usable ID: its library person, partial golden record and key-map fields."""
-    return fast_path.where(~F.col("_marker")).drop("rec_ref", "id_conflict", "_marker")
+def read_identities(spark: SparkSession, ids: Path, schema: T.StructType) -> DataFrame:
+    """The ID rows the fast path wrote to ``ids`` (none when no record had a usable ID)."""
+    files = sorted(str(f) for f in ids.glob("*.parquet"))
+    if not files:
+        return spark.createDataFrame([], schema)
+    return spark.read.schema(schema).parquet(*files)
 
 
 def transform_fast_flags(base: DataFrame, markers: DataFrame, rows: int) -> DataFrame:
@@ -396,14 +406,6 @@ PII_FIELDS: dict[str, str | tuple[str, str]] = {
     "phone_norm": "phone_norm",
     "address_id": "address_id",
 }
-
-
-def _pii_aggs() -> list[Column]:
-    out = []
-    for name, src in PII_FIELDS.items():
-        c = F.coalesce(*src) if isinstance(src, tuple) else F.col(src)
-        out.append(F.first(c, ignorenulls=True).alias(name))
-    return out
 
 
 def transform_library(identities: DataFrame) -> DataFrame:
@@ -941,21 +943,16 @@ def transform_stable_keys(
 
 
 # ---------------------------------------------------------------- 4. outputs
-def _trust_expr(trust: dict[str, int]) -> Column:
+# The master tables are assembled by DuckDB in the driver, from files: the staged records,
+# the ID rows the fast path wrote, and what Spark decided (the key of every cluster and the
+# link of every residue record). Most of their rows are the fast path's (5.7M crosswalk
+# rows, 1M golden records at 1M persons): a few joins that DuckDB runs in seconds, without
+# moving the wide rows through the JVM again.
+def _trust_sql(trust: dict[str, int]) -> str:
     """A record's source trust: its ``feed:system`` key if configured, else its feed's, else 99.
 
     The longest key is tested first: it is built last, as the outermost condition.
     """
-    full = F.concat_ws(":", "feed", "source_system")
-    expr: Column = F.lit(99)
-    for k, v in sorted(trust.items(), key=lambda kv: len(kv[0])):
-        cond = (full == k) if ":" in k else (F.col("feed") == k)
-        expr = F.when(cond, F.lit(v)).otherwise(expr)
-    return expr
-
-
-def _trust_sql(trust: dict[str, int]) -> str:
-    """:func:`_trust_expr` in DuckDB's SQL (the same tests, nested in the same order)."""
     full = "concat_ws(':', feed, source_system)"
     expr = "99"
     for k, v in sorted(trust.items(), key=lambda kv: len(kv[0])):
@@ -967,11 +964,6 @@ def _trust_sql(trust: dict[str, int]) -> str:
 _LAST = 1 << 62  # sorts after every real timestamp in an ascending key
 # a record is more complete the more of these it has
 COMPLETE_COLUMNS = ("name_norm", "phone_norm", "address_id", "birth_date", "gender")
-
-
-def _desc_nulls_last(c: Column) -> Column:
-    """An ascending sort key that orders ``c`` descending with nulls last (c: timestamp)."""
-    return F.coalesce(-F.unix_micros(c), F.lit(_LAST))
 
 
 def _order_key_kinds(rule: tuple[str, ...], group: str) -> list[tuple[str, str]]:
@@ -996,25 +988,12 @@ def _order_key_kinds(rule: tuple[str, ...], group: str) -> list[tuple[str, str]]
     return keys
 
 
-def _order_keys(rule: tuple[str, ...], value: Column, group: str) -> list[tuple[str, Column]]:
-    """The sort keys of :func:`_order_key_kinds` as Spark columns (input:
-    :func:`_with_survivorship_inputs`); ``value`` is the group's value."""
-    of = {
-        "missing": value.isNull().cast("int"),
-        "trust": F.col("_trust"),
-        "updated": _desc_nulls_last(F.col("updated_at")),
-        "date": -F.unix_date(F.col("business_date")),
-        "ingested": _desc_nulls_last(F.col("_ingested_at")),
-        "complete": -F.col("_complete"),
-    }
-    return [(name, of[kind]) for name, kind in _order_key_kinds(rule, group)]
-
-
 def _order_keys_sql(
     rule: tuple[str, ...], missing: str, group: str, trust: dict[str, int]
 ) -> list[tuple[str, str]]:
-    """The sort keys of :func:`_order_key_kinds` in DuckDB's SQL, of the same types as
-    :func:`_order_keys`'s; ``missing`` is the SQL condition that the group's value is null."""
+    """The sort keys of :func:`_order_key_kinds` in DuckDB's SQL; ``missing`` is the SQL
+    condition that the group's value is null. No key is ever null: the latest update and
+    ingestion come first, a record without one after every record with one."""
     complete = " + ".join(f"CAST({c} IS NOT NULL AS INTEGER)" for c in COMPLETE_COLUMNS)
     of = {
         "missing": f"CAST({missing} AS INTEGER)",
@@ -1027,23 +1006,8 @@ def _order_keys_sql(
     return [(name, of[kind]) for name, kind in _order_key_kinds(rule, group)]
 
 
-def _order_key(rule: tuple[str, ...], value: Column) -> Column:
-    """One struct whose ascending order is the survivorship order of ``rule``.
-
-    The record reference breaks ties, so the pick is deterministic.
-    """
-    keys = [k for _, k in _order_keys(rule, value, "")] + [F.col("rec_ref")]
-    return F.struct(*[k.alias(f"k{i}") for i, k in enumerate(keys)])
-
-
-def _with_survivorship_inputs(df: DataFrame, cfg: MatchingConfig) -> DataFrame:
-    """The record's source trust and completeness, which survivorship orders may use."""
-    complete = sum((F.col(c).isNotNull().cast("int") for c in COMPLETE_COLUMNS), F.lit(0))
-    return df.withColumn("_trust", _trust_expr(cfg.source_trust)).withColumn("_complete", complete)
-
-
 # field group -> the SQL condition that a record on the fast path (its ID not in conflict)
-# lacks the group's value of _golden_groups(): the staged records' order columns
+# lacks the group's value: the staged records' order columns
 _FAST_MISSING_SQL = {
     "name": "name_masked IS NULL",
     "phone": "phone_pseudonym IS NULL",
@@ -1051,6 +1015,8 @@ _FAST_MISSING_SQL = {
     "residence": "feed IS DISTINCT FROM 'population'",
     "demographics": "gender IS NULL AND birth_date IS NULL",
 }
+# the same for any record: the ID of a record in conflict with its holder is not its own
+_MISSING_SQL = {**_FAST_MISSING_SQL, "id": "id_conflict OR id_pseudonym IS NULL"}
 
 
 # field group -> the columns its pick supplies to the golden record
@@ -1063,20 +1029,6 @@ GOLDEN_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-# field group -> (the value that makes a record a candidate, the columns it supplies)
-def _golden_groups() -> dict[str, tuple[Column, tuple[str, ...]]]:
-    value = {
-        "name": F.col("name_masked"),
-        "phone": F.col("phone_pseudonym"),
-        "id": F.when(~F.col("id_conflict"), F.col("id_pseudonym")),
-        "residence": F.when(F.col("feed") == "population", F.col("rec_ref")),
-        "demographics": F.when(
-            F.col("gender").isNotNull() | F.col("birth_date").isNotNull(), F.col("rec_ref")
-        ),
-    }
-    return {g: (value[g], cols) for g, cols in GOLDEN_COLUMNS.items()}
-
-
 _DEFAULT_SURVIVORSHIP = {
     "name": ("trust", "complete", "recent"),
     "phone": ("recent", "trust", "complete"),
@@ -1086,104 +1038,67 @@ _DEFAULT_SURVIVORSHIP = {
 }
 
 
-def golden_partial_aggs(cfg: MatchingConfig) -> list[Column]:
-    """Survivorship over a subset of a person's records (input: _with_survivorship_inputs).
-
-    Each field group's pick carries its own order key (``o``), so partial picks of the same
-    person merge by taking the smallest again (:func:`golden_merge_aggs`): the golden record
-    of a person whose records were aggregated in parts is the one of all its records.
+def _picks_sql(cfg: MatchingConfig) -> list[str]:
+    """Per field group, the survivorship pick over a person's residue records (table ``r``:
+    the staged records with ``id_conflict``), as the fast path picks over an ID's records:
+    ``min`` of a struct whose first field is the order (the group's order columns, then the
+    reference, so it is unique), then whether the record has the group's value, the
+    reference and the group's columns. The fast path's ``_pick_<group>`` has the same
+    fields and types, so the two merge by ``least``.
     """
-    picks = []
-    for g, (value, cols) in _golden_groups().items():
-        order = _order_key(cfg.survivorship.get(g, _DEFAULT_SURVIVORSHIP[g]), value)
-        pick = F.struct(
-            order.alias("o"),
-            value.isNotNull().alias("_has"),
-            F.col("rec_ref").alias("_src"),
-            *[F.col(c).alias(c) for c in cols],
+    out = []
+    for g, cols in GOLDEN_COLUMNS.items():
+        rule = cfg.survivorship.get(g, _DEFAULT_SURVIVORSHIP[g])
+        missing = f"CAST(({_MISSING_SQL[g]}) AS INTEGER)"
+        keys = [missing] + [name for name, _ in _order_key_kinds(rule, g)[1:]] + ["rec_ref"]
+        order = ", ".join(f"k{i} := {k}" for i, k in enumerate(keys))
+        fields = ", ".join(f"{c} := {c}" for c in cols)
+        out.append(
+            f"min(struct_pack(o := struct_pack({order}), _has := {missing} = 0, "
+            f"_src := rec_ref, {fields})) AS _pick_{g}"
         )
-        picks.append(F.min_by(pick, order).alias(f"_pick_{g}"))
-    return [
-        *picks,
-        F.max(F.when(F.col("feed") == "population", 1).otherwise(0)).alias("_has_pop"),
-        F.collect_set(F.concat_ws(":", "feed", "source_system")).alias("_systems"),
-        F.min("business_date").alias("first_seen_date"),
-        F.max("business_date").alias("last_seen_date"),
-        F.max("pseudonym_key_version").alias("pseudonym_key_version"),
-        F.count("*").alias("records"),
-    ]
+    return out
 
 
-def golden_merge_aggs() -> list[Column]:
-    """Merge partial golden records (:func:`golden_partial_aggs`) of the same person."""
-    return [
-        *[
-            F.min_by(F.col(f"_pick_{g}"), F.col(f"_pick_{g}.o")).alias(f"_pick_{g}")
-            for g in _golden_groups()
-        ],
-        F.max("_has_pop").alias("_has_pop"),
-        F.array_distinct(F.flatten(F.collect_list("_systems"))).alias("_systems"),
-        F.min("first_seen_date").alias("first_seen_date"),
-        F.max("last_seen_date").alias("last_seen_date"),
-        F.max("pseudonym_key_version").alias("pseudonym_key_version"),
-        F.sum("records").alias("records"),
-    ]
+def _golden_sql() -> list[str]:
+    """The golden record's columns from the merged picks (table of person_key, the
+    ``_pick_<group>`` structs and the merged counts): a pick supplies its values only when
+    its record has the group's value; ``field_sources`` names that record per group."""
 
+    def v(g: str, c: str) -> str:
+        return f"CASE WHEN _pick_{g}._has THEN _pick_{g}.{c} END"
 
-def transform_golden(id_partials: DataFrame, residue_partials: DataFrame, rows: int) -> DataFrame:
-    """Golden records from the partial picks of each person (``person_key`` + partials).
-
-    Per field group, the configured survivorship order picked the record whose values
-    survive; ``field_sources`` names that record for each group. Most persons are one ID
-    whose records the fast path linked: their partial is already whole. Only the persons
-    that residue records joined (``residue_partials``, ``rows`` of them) are merged.
-    """
-    touched = _small(residue_partials.select("person_key"), rows)
-    alone = id_partials.join(touched, "person_key", "left_anti")
-    merged = (
-        id_partials.join(touched, "person_key", "left_semi")
-        .unionByName(residue_partials)
-        .groupBy("person_key")
-        .agg(*golden_merge_aggs())
+    has_pop = "(_has_pop = 1)"
+    status = f"coalesce({v('residence', 'record_status')}, 'active')"
+    sources = ", ".join(
+        f"CASE WHEN _pick_{g}._has THEN '\"{g}\":' || CAST(to_json(_pick_{g}._src) AS VARCHAR) END"
+        for g in GOLDEN_COLUMNS
     )
-    groups = _golden_groups()
-    g = alone.unionByName(merged).select(
-        "*",
-        *[
-            F.when(F.col(f"_pick_{grp}._has"), F.col(f"_pick_{grp}.{c}")).alias(f"{grp}__{c}")
-            for grp, (_, cols) in groups.items()
-            for c in (*cols, "_src")
-        ],
-    )
-    has_pop = F.col("_has_pop") == 1
-    status = F.coalesce(F.col("residence__record_status"), F.lit("active"))
-    sources = F.to_json(F.struct(*[F.col(f"{k}___src").alias(k) for k in groups]))
-    return g.select(
+    return [
         "person_key",
-        F.coalesce("id__id_type", F.lit("resident_id")).alias("id_type"),
-        F.col("id__id_pseudonym").alias("id_pseudonym"),
-        F.col("id__id_masked").alias("id_masked"),
-        F.col("name__name_masked").alias("name_masked"),
-        F.coalesce("id__gender_from_id", "demographics__gender").alias("gender"),
-        F.year(F.coalesce("id__birth_date_from_id", "demographics__birth_date")).alias(
-            "birth_year"
-        ),
-        F.col("phone__phone_pseudonym").alias("phone_pseudonym"),
-        F.col("phone__phone_masked").alias("phone_masked"),
-        F.when(has_pop, F.col("residence__residence_status")).alias("residence_status"),
-        F.when(has_pop, status).alias("record_status"),
-        has_pop.alias("has_population_record"),
-        (has_pop & (status == "active")).alias("is_resident"),
-        F.when(has_pop, F.col("residence__community_any")).alias("community_code"),
-        F.when(has_pop, F.col("residence__grid_id")).alias("grid_id"),
-        F.when(has_pop, F.col("residence__address_id")).alias("address_id"),
-        F.concat_ws(";", F.array_sort("_systems")).alias("source_systems"),
+        f"coalesce({v('id', 'id_type')}, 'resident_id') AS id_type",
+        f"{v('id', 'id_pseudonym')} AS id_pseudonym",
+        f"{v('id', 'id_masked')} AS id_masked",
+        f"{v('name', 'name_masked')} AS name_masked",
+        f"coalesce({v('id', 'gender_from_id')}, {v('demographics', 'gender')}) AS gender",
+        f"CAST(year(coalesce({v('id', 'birth_date_from_id')}, "
+        f"{v('demographics', 'birth_date')})) AS INTEGER) AS birth_year",
+        f"{v('phone', 'phone_pseudonym')} AS phone_pseudonym",
+        f"{v('phone', 'phone_masked')} AS phone_masked",
+        f"CASE WHEN {has_pop} THEN {v('residence', 'residence_status')} END AS residence_status",
+        f"CASE WHEN {has_pop} THEN {status} END AS record_status",
+        f"{has_pop} AS has_population_record",
+        f"({has_pop} AND {status} = 'active') AS is_resident",
+        f"CASE WHEN {has_pop} THEN {v('residence', 'community_any')} END AS community_code",
+        f"CASE WHEN {has_pop} THEN {v('residence', 'grid_id')} END AS grid_id",
+        f"CASE WHEN {has_pop} THEN {v('residence', 'address_id')} END AS address_id",
+        "array_to_string(list_sort(_systems), ';') AS source_systems",
         "first_seen_date",
         "last_seen_date",
         "pseudonym_key_version",
         "records",
-        sources.alias("field_sources"),
-    )
+        f"'{{' || concat_ws(',', {sources}) || '}}' AS field_sources",
+    ]
 
 
 FAST_EVIDENCE = json.dumps(
@@ -1204,54 +1119,170 @@ CROSSWALK_COLUMNS = (
     "evidence",
     "business_date",
 )
+OUTPUTS = ("persons", "person_crosswalk", "person_pii")
 
 
-def transform_crosswalk(
-    recs: DataFrame, id_keys: DataFrame, residue_linked: DataFrame
-) -> DataFrame:
-    """The crosswalk: every source record with its person and the grade of the link.
+def assemble(
+    partitions: list[list[str]],
+    ids: list[str],
+    keys: Path,
+    linked: Path,
+    residue_records: int,
+    cfg: MatchingConfig,
+    out: Path,
+) -> dict[str, Path]:
+    """The master tables (persons, crosswalk, key map), one Parquet file each under ``out``.
 
-    Fast-path records reach their key through their ID: the hash join builds on the key
-    map, and of the records only the five columns the crosswalk needs are read and moved.
+    Inputs: the staged records (:func:`stage_records`), the fast path's ID rows (``ids``),
+    the key of every cluster (``keys``: cid, person_key) and the decision of every residue
+    record (``linked``: rec_ref, person_key, grade, score, evidence, id_conflict). The
+    records that are not residue are the fast path's: they link through their ID's key.
+
+    - persons: the ID rows' partial golden records, merged with the picks over the residue
+      records that joined them; persons of residue records only from those picks.
+    - crosswalk: every record once, with its person, grade, score and evidence.
+    - key map: per usable ID its person and identity fields; per (pseudonym, person) of
+      the residue records that carry their own number, the first value of each field by
+      reference.
+
+    Raises ZhongtaiError when a record would be left without a person (a broken input:
+    every record must appear once in the crosswalk).
     """
-    fast = (
-        recs.where("fast")
-        .select("feed", "source_system", "source_record_id", "id_pseudonym", "business_date")
-        .join(id_keys.hint("shuffle_hash"), "id_pseudonym")
-        .select(
-            "feed",
-            "source_system",
-            "source_record_id",
-            "person_key",
-            F.lit("certain").alias("grade"),
-            F.lit(1.0).alias("score"),
-            F.lit(FAST_EVIDENCE).alias("evidence"),
-            "business_date",
+    import duckdb
+
+    from zhongtai.errors import ZhongtaiError
+
+    def files(fs: list[str] | Path) -> str:
+        listed = [str(f) for f in fs] if isinstance(fs, list) else [str(fs / "*.parquet")]
+        return f"read_parquet([{', '.join(_sql_str(f) for f in listed)}])"
+
+    staged = [f for p in partitions for f in p]
+    paths = {name: out / name for name in OUTPUTS}
+    con = duckdb.connect(
+        config={
+            "threads": 2,
+            "memory_limit": "4GB",
+            "temp_directory": str(out / "_spill"),
+            "preserve_insertion_order": False,
+        }
+    )
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"CREATE TEMP VIEW s AS SELECT * EXCLUDE (_part) FROM {files(staged)}")
+        con.execute(
+            "CREATE TEMP VIEW k AS SELECT substring(cid, 3) AS id_pseudonym, person_key "
+            f"FROM {files(keys)} WHERE starts_with(cid, 'I:')"
         )
-    )
-    residue = residue_linked.select(
-        *CROSSWALK_COLUMNS[:5], F.col("score").cast("double"), "evidence", "business_date"
-    )
-    return fast.unionByName(residue)
+        if ids:
+            con.execute(f"CREATE TEMP VIEW i AS SELECT * FROM {files(ids)}")
+        # the residue records with their links
+        started = time.perf_counter()
+        con.execute(
+            "CREATE TEMP TABLE r AS SELECT s.*, l.person_key, l.grade, l.score, l.evidence, "
+            f"l.id_conflict FROM s JOIN {files(linked)} l USING (rec_ref)"
+        )
+        found = con.sql("SELECT count(*) FROM r").fetchall()[0][0]
+        log.info("person linking: residue records joined in %.1f s", time.perf_counter() - started)
+        if found != residue_records:
+            raise ZhongtaiError(
+                f"person linking: {residue_records} residue records were decided but "
+                f"{found} of them were found among the staged records"
+            )
+        for p in paths.values():
+            p.mkdir(parents=True, exist_ok=True)
+
+        def copy(select: str, name: str) -> int:
+            started = time.perf_counter()
+            target = _sql_str(str(paths[name] / "part-00000.parquet"))
+            rows = con.execute(
+                f"COPY ({select}) TO {target} (FORMAT parquet, ROW_GROUP_SIZE 100000)"
+            ).fetchall()
+            log.info("person linking: %s written in %.1f s", name, time.perf_counter() - started)
+            return int(rows[0][0])
+
+        xw_cols = ", ".join(CROSSWALK_COLUMNS)
+        fast = (
+            "SELECT s.feed, s.source_system, s.source_record_id, k.person_key, "
+            f"'certain' AS grade, CAST(1.0 AS DOUBLE) AS score, {_sql_str(FAST_EVIDENCE)} "
+            "AS evidence, s.business_date FROM s ANTI JOIN r USING (rec_ref) "
+            "JOIN k USING (id_pseudonym)"
+        )
+        written = copy(
+            f"{fast} UNION ALL SELECT {xw_cols.replace('score', 'CAST(score AS DOUBLE) AS score')} "
+            "FROM r",
+            "person_crosswalk",
+        )
+        total = con.sql("SELECT count(*) FROM s").fetchall()[0][0]
+        if written != total:
+            raise ZhongtaiError(
+                f"person linking: {total - written} of {total} records found no person "
+                "(their ID has no key)"
+            )
+        partials = (
+            f"SELECT person_key, {', '.join(_picks_sql(cfg))}, "
+            "max(CAST(feed = 'population' AS INTEGER)) AS _has_pop, "
+            "list(DISTINCT concat_ws(':', feed, source_system)) AS _systems, "
+            "min(business_date) AS first_seen_date, max(business_date) AS last_seen_date, "
+            "max(pseudonym_key_version) AS pseudonym_key_version, count(*) AS records "
+            "FROM r GROUP BY person_key"
+        )
+        if ids:
+            partial_cols = ", ".join(
+                [
+                    *[f"i._pick_{g}" for g in GOLDEN_COLUMNS],
+                    *("_has_pop", "_systems", "first_seen_date", "last_seen_date"),
+                    *("pseudonym_key_version", "records"),
+                ]
+            )
+            merged = ", ".join(
+                [
+                    "coalesce(a.person_key, b.person_key) AS person_key",
+                    *[
+                        # least() of two structs is slow: only the persons of both sides
+                        f"CASE WHEN b.person_key IS NULL THEN a._pick_{g} "
+                        f"WHEN a.person_key IS NULL THEN b._pick_{g} "
+                        f"ELSE least(a._pick_{g}, b._pick_{g}) END AS _pick_{g}"
+                        for g in GOLDEN_COLUMNS
+                    ],
+                    "greatest(a._has_pop, b._has_pop) AS _has_pop",
+                    "list_distinct(list_concat(a._systems, b._systems)) AS _systems",
+                    "least(a.first_seen_date, b.first_seen_date) AS first_seen_date",
+                    "greatest(a.last_seen_date, b.last_seen_date) AS last_seen_date",
+                    "greatest(a.pseudonym_key_version, b.pseudonym_key_version) "
+                    "AS pseudonym_key_version",
+                    "coalesce(a.records, 0) + coalesce(b.records, 0) AS records",
+                ]
+            )
+            golden_in = (
+                f"SELECT {merged} FROM (SELECT k.person_key, {partial_cols} FROM i JOIN k "
+                f"USING (id_pseudonym)) a FULL JOIN ({partials}) b ON a.person_key = b.person_key"
+            )
+        else:
+            golden_in = partials
+        copy(f"SELECT {', '.join(_golden_sql())} FROM ({golden_in})", "persons")
+        pii_cols = ", ".join(PII_FIELDS)
+        own = ", ".join(
+            f"arg_min({_pii_source(src)}, rec_ref) AS {name}" for name, src in PII_FIELDS.items()
+        )
+        rest = (
+            f"SELECT id_pseudonym, person_key, {own} FROM r WHERE NOT id_conflict "
+            "GROUP BY id_pseudonym, person_key"
+        )
+        by_id = ", ".join(f"i._pii_{c} AS {c}" for c in PII_FIELDS)
+        pii = (
+            f"SELECT k.id_pseudonym, k.person_key, {by_id} FROM i JOIN k USING (id_pseudonym) "
+            f"UNION ALL SELECT id_pseudonym, person_key, {pii_cols} FROM ({rest})"
+            if ids
+            else rest
+        )
+        copy(pii, "person_pii")
+    finally:
+        con.close()
+    return paths
 
 
-def transform_person_pii(keyed_identities: DataFrame, residue_linked: DataFrame) -> DataFrame:
-    """Restricted matching internals: the key map from pseudonym to person, with identity fields.
-
-    One row per usable ID (from its fast records) and per (pseudonym, person) of the residue
-    records that carry their own number (an ID in conflict with its holder is not theirs).
-    """
-    ids = keyed_identities.select(
-        "id_pseudonym", "person_key", *[F.col(f"_pii_{c}").alias(c) for c in PII_FIELDS]
-    )
-    own = residue_linked.where(~F.col("id_conflict"))
-    rest = own.groupBy("id_pseudonym", "person_key").agg(*_pii_aggs())
-    return ids.unionByName(rest)
-
-
-def _release(df: DataFrame) -> None:
-    """Free the blocks of a local checkpoint that no later step reads (driver memory)."""
-    df._jdf.queryExecution().analyzed().rdd().unpersist(False)
+def _pii_source(src: str | tuple[str, ...]) -> str:
+    return f"coalesce({', '.join(src)})" if isinstance(src, tuple) else src
 
 
 class _Steps:
@@ -1273,6 +1304,19 @@ class _Steps:
         self.t = now
 
 
+@dataclass(frozen=True)
+class Linked:
+    """What Spark decided: the key of every cluster (``keys``: cid, person_key), the link of
+    every residue record (``linked``: rec_ref, person_key, grade, score, evidence,
+    id_conflict; ``residue_records`` of them), the key log and the model."""
+
+    keys: DataFrame
+    linked: DataFrame
+    residue_records: int
+    key_log: DataFrame
+    model: FSModel
+
+
 def transform(
     spark: SparkSession,
     partitions: list[list[str]],
@@ -1280,29 +1324,26 @@ def transform(
     previous_xw: DataFrame | None,
     cfg: MatchingConfig,
     business_date: Any,
-) -> MatchOutputs:
-    """All transformations, from the staged records (:func:`stage_records`) to the master
-    tables.
+    ids: Path,
+) -> Linked:
+    """From the staged records (:func:`stage_records`) to the decisions: the fast path (its
+    ID rows written to ``ids``), then the residue's blocking, comparisons, model and
+    decisions, then the stable keys. :func:`assemble` makes the master tables of them.
 
-    One Arrow-batched pass per partition of the records by ID decides the fast path and
-    yields one row per ID (library person, partial golden record, key-map fields). After
-    that only narrow or per-ID rows move: the key map, the residue, and the partial golden
-    records merged by person key. Local checkpoints cut the lineage so that the plans of
-    the later steps stay small.
+    Only narrow or per-ID rows move in Spark: the markers, the library persons'
+    comparison fields, the residue and its pairs, the keys. Local checkpoints cut the
+    lineage so that the plans of the later steps stay small.
     """
     step = _Steps()
     staged = read_staged(spark, partitions)
     # the records as the later steps read them: without the fast path's order columns
     base = staged.drop("_part", *_fast_path_order_sql(cfg))
-    fast_path = step.done("fast path of the IDs", transform_fast_path(staged, partitions, cfg))
-    markers = fast_path.where("_marker").select("rec_ref", "id_conflict").localCheckpoint()
+    markers = step.done("fast path of the IDs", transform_fast_path(staged, partitions, cfg, ids))
     n_markers = markers.count()
     recs = transform_fast_flags(base, markers, n_markers)
-    identities = transform_identities(fast_path)
-    library = transform_library(identities)
-    # the wide residue records, read once: scored here, joined to their persons below
-    residue_recs = step.done("residue records", recs.where(~F.col("fast")))
-    residue = step.done("residue", transform_residue(residue_recs, library))
+    identities = read_identities(spark, ids, ids_schema(staged, cfg))
+    library = step.done("library", transform_library(identities))
+    residue = step.done("residue", transform_residue(recs, library))
     compared = step.done(
         "candidates compared", transform_compare(transform_candidates(residue, library, cfg))
     )
@@ -1324,38 +1365,16 @@ def transform(
         clusters, assigned, previous_pii, previous_xw, business_date
     )
     keyed = step.done("stable keys", keyed)
-    id_keys = keyed.where(F.col("cid").startswith("I:")).select(
-        F.expr("substring(cid, 3)").alias("id_pseudonym"), "person_key"
-    )
-    # the per-ID rows stay where they are: the key map is broadcast to them when it is small
-    # enough (Spark cannot know that the fast path's output is still partitioned by ID)
-    keyed_ids = step.done(
-        "keys of the IDs", identities.join(_small(id_keys, keyed.count()), "id_pseudonym")
-    )
-    _release(fast_path)  # keyed_ids holds all the identities need from here on
     n_decided = decided.count()
     decided_keys = keyed.join(
         _small(decided.select("cid").distinct(), n_decided), "cid", "left_semi"
     )
-    scored_keys = decided.join(decided_keys, "cid").select(
-        "rec_ref", "person_key", "grade", "score", "evidence"
+    linked = (
+        decided.join(decided_keys, "cid")
+        .join(residue.select("rec_ref", "id_conflict"), "rec_ref")
+        .select("rec_ref", "person_key", "grade", "score", "evidence", "id_conflict")
     )
-    residue_linked = step.done(
-        "residue linked",
-        _with_survivorship_inputs(residue_recs.join(scored_keys, "rec_ref"), cfg),
-    )
-    residue_partials = residue_linked.groupBy("person_key").agg(*golden_partial_aggs(cfg))
-    # the per-ID rows carry the same partial columns (golden_partial_aggs) among others
-    id_partials = keyed_ids.select(*residue_partials.columns)
-    return MatchOutputs(
-        persons=transform_golden(id_partials, residue_partials, n_decided),
-        crosswalk=transform_crosswalk(
-            recs, keyed_ids.select("id_pseudonym", "person_key"), residue_linked
-        ),
-        person_pii=transform_person_pii(keyed_ids, residue_linked),
-        key_log=log_df,
-        model=model,
-    )
+    return Linked(keyed, linked, n_decided, log_df, model)
 
 
 def main(
@@ -1367,10 +1386,11 @@ def main(
     previous_xw_files: list[str] | None,
     work: Path,
 ) -> MatchOutputs | None:
-    """Wire extract and transform; the caller (zhongtai.match) loads the outputs.
+    """Wire extract and transform, and assemble the master tables (:func:`assemble`); the
+    caller (zhongtai.match) publishes the outputs.
 
-    ``work`` is a local folder for the staged records, which Spark reads until the outputs
-    are written: the caller removes it after that.
+    ``work`` is a local folder for the staged records, the files Spark hands to the
+    assembly and the master tables themselves: the caller removes it after publishing.
     """
     configured = int(spark.conf.get("spark.sql.shuffle.partitions") or 8)
     parts = id_partitions([f for files in paths.values() for f in files], configured)
@@ -1384,7 +1404,31 @@ def main(
     )
     previous = spark.read.parquet(*previous_pii_files) if previous_pii_files else None
     prev_xw = spark.read.parquet(*previous_xw_files) if previous_xw_files else None
-    return transform(spark, partitions, previous, prev_xw, cfg, business_date)
+    ids = work / "ids"
+    ids.mkdir(parents=True, exist_ok=True)
+    done = transform(spark, partitions, previous, prev_xw, cfg, business_date, ids)
+    started = time.perf_counter()
+    done.keys.write.mode("overwrite").parquet(str(work / "keys"))
+    done.linked.write.mode("overwrite").parquet(str(work / "linked"))
+    log.info("person linking: keys and links written in %.1f s", time.perf_counter() - started)
+    started = time.perf_counter()
+    tables = assemble(
+        partitions,
+        sorted(str(f) for f in ids.glob("*.parquet")),
+        work / "keys",
+        work / "linked",
+        done.residue_records,
+        cfg,
+        work / "out",
+    )
+    log.info("person linking: master tables assembled in %.1f s", time.perf_counter() - started)
+    return MatchOutputs(
+        persons=tables["persons"],
+        crosswalk=tables["person_crosswalk"],
+        person_pii=tables["person_pii"],
+        key_log=done.key_log,
+        model=done.model,
+    )
 
 
 # the fast path holds one partition of records at a time in a Python worker (about half a

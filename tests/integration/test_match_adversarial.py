@@ -44,6 +44,7 @@ IDS = {
     "zhao": rid("19900707", "092"),
     "sun": rid("19650808", "101"),
     "zhou": rid("19880808", "111"),
+    "wu": rid("19800707", "121"),
 }
 
 
@@ -141,6 +142,7 @@ def linked(spark, tmp_path_factory):
         ("zhao", "赵敏", "13500000005", "A5"),
         ("sun", "孙伟", "13300000006", "A6"),
         ("zhou", "周杰", "13200000007", "A7"),
+        ("wu", "吴磊", None, "A8"),  # no phone in the population register
     ]
     for who, name, phone, addr in pop:
         r.add("population", f"h-{who}", IDS[who], name, phone, addr)
@@ -156,6 +158,7 @@ def linked(spark, tmp_path_factory):
         ("t-sun-15", sun15, "孙伟", None),  # 15-digit legacy ID
         ("t-zhou-pinyin", None, "Zhou Jie", "13200000007"),  # pinyin-only name
         ("t-stranger", None, "欧阳娜娜", "18800000009"),  # nobody we know
+        ("t-wu-swap", _swap(IDS["wu"]), "吴磊", "13100000008"),  # the only phone of 吴磊
     ]
     for rec, id_number, name, phone in tests:
         r.add("nucleic_acid", rec, id_number, name, phone)
@@ -216,8 +219,41 @@ def test_pinyin_only_name_and_a_stranger(linked):
     assert key(xw, "t-zhou-pinyin") == key(xw, "h-zhou")
     assert xw["t-stranger"]["grade"] == "new"
     assert key(xw, "t-stranger") not in {key(xw, f"h-{w}") for w in IDS}
-    # every record has exactly one row; 11 library persons + the stranger
-    assert report.records == 21 and report.persons == 12
+    # every record has exactly one row; 12 library persons + the stranger
+    assert report.records == 23 and report.persons == 13
     persons = lake.read_table("master", "persons", D)
     assert not {"id_number_norm", "name_norm", "phone_norm"} & set(persons.column_names)
-    assert lake.read_table("master", "person_key_log", D).num_rows == 12
+    assert lake.read_table("master", "person_key_log", D).num_rows == 13
+
+
+def test_golden_record_merges_the_id_records_with_the_residue_that_joined_them(linked):
+    """A residue record linked to an ID's person takes part in its golden record: its
+    record and source system count, and it supplies a field the ID's records lack (the
+    phone), while the register keeps the fields its trust wins (name, residence)."""
+    import json
+
+    _, xw, lake = linked
+    wu = key(xw, "h-wu")
+    assert key(xw, "t-wu-swap") == wu
+    persons = {r["person_key"]: r for r in lake.read_table("master", "persons", D).to_pylist()}
+    p = persons[wu]
+    assert p["records"] == 2
+    assert p["source_systems"] == "nucleic_acid:city;population:hukou"
+    assert p["phone_masked"] == mask_phone("13100000008")
+    sources = json.loads(p["field_sources"])
+    assert sources["phone"] == "nucleic_acid:city:t-wu-swap"
+    assert sources["name"] == sources["residence"] == sources["id"] == "population:hukou:h-wu"
+    assert (p["is_resident"], p["address_id"]) == (True, "A8")
+    # the mother's residue record adds its record and system; the register's phone wins
+    mother = persons[key(xw, "h-mother")]
+    assert key(xw, "t-mother") == key(xw, "h-mother")
+    assert mother["records"] == 2
+    assert json.loads(mother["field_sources"])["phone"] == "population:hukou:h-mother"
+    # a person of residue records only has no ID and no residence
+    stranger = persons[key(xw, "t-stranger")]
+    assert (stranger["records"], stranger["id_pseudonym"], stranger["is_resident"]) == (
+        1,
+        None,
+        False,
+    )
+    assert set(json.loads(stranger["field_sources"])) == {"name", "phone"}

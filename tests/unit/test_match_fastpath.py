@@ -6,7 +6,7 @@ import datetime as dt
 
 import pyarrow as pa
 
-from zhongtai.match.fastpath import FastPathSpec, Pick, fast_path_batches
+from zhongtai.match.fastpath import FastPathSpec, Pick, fast_path_table
 
 SPEC = FastPathSpec(
     max_pinyin_edits=1,
@@ -49,9 +49,6 @@ OUT = pa.schema(
         ("records", pa.int64()),
         ("_pii_name_norm", pa.string()),
         ("_pii_birth", pa.date32()),
-        ("rec_ref", pa.string()),
-        ("id_conflict", pa.bool_()),
-        ("_marker", pa.bool_()),
     ]
 )
 D1, D2 = dt.date(2026, 11, 1), dt.date(2026, 11, 2)
@@ -69,7 +66,7 @@ ROWS = [
 ]
 
 
-def _batches() -> list[pa.RecordBatch]:
+def _table() -> pa.Table:
     cols = list(zip(*ROWS, strict=True))
     ref, feed, ids, name, py, phone, trust, day, birth = cols
     t = pa.table(
@@ -96,15 +93,15 @@ def _batches() -> list[pa.RecordBatch]:
             "_o_trust": pa.array(trust, pa.int32()),
         }
     )
-    # several batches, as Spark sends them
-    return t.to_batches(max_chunksize=3)
+    # several chunks, as a partition's files are read
+    return pa.Table.from_batches(t.to_batches(max_chunksize=3))
 
 
 def _run() -> tuple[dict[str, dict], dict[str, bool]]:
-    out = pa.Table.from_batches(list(fast_path_batches(SPEC, OUT)(_batches())), schema=OUT)
-    ids = {r["id_pseudonym"]: r for r in out.to_pylist() if not r["_marker"]}
-    markers = {r["rec_ref"]: r["id_conflict"] for r in out.to_pylist() if r["_marker"]}
-    return ids, markers
+    markers, out = fast_path_table(SPEC, OUT, _table())
+    assert out is not None and out.schema == OUT
+    ids = {r["id_pseudonym"]: r for r in out.to_pylist()}
+    return ids, {r["rec_ref"]: r["id_conflict"] for r in markers.to_pylist()}
 
 
 def test_a_record_whose_name_is_not_its_ids_holder_leaves_the_fast_path():

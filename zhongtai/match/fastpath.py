@@ -7,12 +7,12 @@ it), which records disagree with that identity (the residue, scored later), and,
 records that agree, the survivorship picks of the golden record, the library person's
 comparison fields and sets, and the key-map fields. In Spark SQL these are a dozen
 ``min_by`` aggregations over nested structs, which have no compiled form and fall back to
-sorting the wide rows; here they are a few vectorised sorts (NumPy) per partition, inside
-an Arrow-batched ``mapInArrow``.
+sorting the wide rows; here they are a few vectorised sorts (NumPy) per partition, in a
+``mapInArrow`` task that reads its partition's files and writes its ID rows itself.
 
-The Spark job computes every survivorship order as columns (so the rules live in one
-place, the job); :func:`fast_path_batches` only ranks, picks and gathers. Ties end on the
-record reference, as in the job, so every pick is deterministic.
+The job computes every survivorship order as columns when it stages the records (so the
+rules live in one place, the job); :func:`fast_path_table` only ranks, picks and
+gathers. Ties end on the record reference, as in the job, so every pick is deterministic.
 """
 
 from __future__ import annotations
@@ -290,57 +290,66 @@ def _distinct_lists(
     return pa.ListArray.from_arrays(pa.array(offsets), vdict.take(pa.array(pairs % nv)))
 
 
-def fast_path_batches(
-    spec: FastPathSpec, schema: pa.Schema
-) -> Callable[[Iterable[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The function for ``mapInArrow``: per partition, the ID rows and the residue markers.
+MARKERS = pa.schema([("rec_ref", pa.string()), ("id_conflict", pa.bool_())])
 
-    Output rows with ``_marker`` false are one per ID (:func:`identities`); rows with
-    ``_marker`` true name a record that is not on the fast path (``rec_ref``) and whether
-    its ID is in conflict with its holder (``id_conflict``).
+
+def fast_path_table(
+    spec: FastPathSpec, schema: pa.Schema, table: pa.Table
+) -> tuple[pa.Table, pa.Table | None]:
+    """One partition's fast path: (markers, ID rows).
+
+    The markers (:data:`MARKERS`) name each record that is not on the fast path
+    (``rec_ref``) and whether its ID is in conflict with its holder (``id_conflict``). The
+    ID rows, of ``schema``, are one per ID (:func:`identities`); None when no record is on
+    the fast path.
     """
-
-    def run(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        chunks = list(batches)
-        if not chunks:
-            return
-        p = _Partition(pa.Table.from_batches(chunks))
-        id_code, id_values = _codes(p.array("id_pseudonym"))
-        by_rank = pc.sort_indices(p.array("rec_ref")).to_numpy()
-        rank = _inverse(by_rank)
-        fast, conflict = flag_records(p, id_code, rank, spec.max_pinyin_edits)
-        rest = np.flatnonzero(~fast)
-        if len(rest):
-            markers = {
-                "rec_ref": p.take("rec_ref", rest),
-                "id_conflict": pa.array(conflict[rest]),
-                "_marker": pa.array(np.ones(len(rest), dtype=bool)),
-            }
-            yield from _conform(pa.table(markers), schema).to_batches(max_chunksize=20_000)
-        if fast.any():
-            ids = identities(p, id_code, id_values, by_rank, fast, spec, schema)
-            ids = ids.append_column("_marker", pa.array(np.zeros(ids.num_rows, dtype=bool)))
-            yield from _conform(ids, schema).to_batches(max_chunksize=20_000)
-
-    return run
+    p = _Partition(table)
+    id_code, id_values = _codes(p.array("id_pseudonym"))
+    by_rank = pc.sort_indices(p.array("rec_ref")).to_numpy()
+    rank = _inverse(by_rank)
+    fast, conflict = flag_records(p, id_code, rank, spec.max_pinyin_edits)
+    rest = np.flatnonzero(~fast)
+    markers = pa.table(
+        {"rec_ref": p.take("rec_ref", rest), "id_conflict": pa.array(conflict[rest])},
+        schema=MARKERS,
+    )
+    if not fast.any():
+        return markers, None
+    ids = identities(p, id_code, id_values, by_rank, fast, spec, schema)
+    return markers, _conform(ids, schema)
 
 
 def fast_path_files(
-    spec: FastPathSpec, schema: pa.Schema, partitions: list[list[str]], columns: list[str]
+    spec: FastPathSpec,
+    schema: pa.Schema,
+    partitions: list[list[str]],
+    columns: list[str],
+    out: str,
 ) -> Callable[[Iterable[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The function for ``mapInArrow`` over partition numbers: each task reads the
-    ``columns`` of its partitions' Parquet files itself and runs :func:`fast_path_batches`
-    on them (the records never pass through the JVM)."""
-    run = fast_path_batches(spec, schema)
+    """The function for ``mapInArrow`` over partition numbers.
+
+    Each task reads the ``columns`` of its partitions' Parquet files itself, runs
+    :func:`fast_path_table` on them, writes the ID rows to ``out/part-<i>.parquet`` and
+    yields the markers: neither the records nor the ID rows pass through the JVM.
+    """
 
     def go(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import os
+
         import pyarrow.parquet as pq
 
         for batch in batches:
             for i in batch.column(0).to_pylist():
-                if partitions[i]:
-                    table = pq.read_table(partitions[i], columns=columns)
-                    yield from run(table.to_batches())
+                if not partitions[i]:
+                    continue
+                table = pq.read_table(partitions[i], columns=columns)
+                markers, ids = fast_path_table(spec, schema, table)
+                if ids is not None:
+                    # written whole, then renamed: a file in ``out`` is always complete
+                    final = os.path.join(out, f"part-{i:05d}.parquet")
+                    pq.write_table(ids, final + ".tmp", row_group_size=100_000)
+                    os.replace(final + ".tmp", final)
+                yield from markers.to_batches(max_chunksize=20_000)
 
     return go
 

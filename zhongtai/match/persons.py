@@ -69,19 +69,18 @@ def build_person_master(settings: Settings, business_date: dt.date, run_id: str)
         if out is None:
             log.warning("no clean person records up to %s; master not published", day)
             return MatchReport(business_date, 0, 0, 0, 0, 0, 0)
-        for name, df in (
+        # the master tables are files already (assembled by the job); the key log is Spark's
+        for name, local in (
             ("persons", out.persons),
             ("person_crosswalk", out.crosswalk),
             ("person_pii", out.person_pii),
-            ("person_key_log", out.key_log),
         ):
-            local = lake.new_staging_dir(f"master-{name}-{day}")
-            # as many files as the last stage has tasks: coalesce(1) would pull the whole last
-            # stage (golden records, evidence) into one task
-            started = time.perf_counter()
-            df.write.mode("overwrite").parquet(str(local))
             lake.publish_dir("master", name, business_date, local, run_id)
-            log.info("person linking: %s written in %.1f s", name, time.perf_counter() - started)
+        local = lake.new_staging_dir(f"master-person_key_log-{day}")
+        started = time.perf_counter()
+        out.key_log.write.mode("overwrite").parquet(str(local))
+        lake.publish_dir("master", "person_key_log", business_date, local, run_id)
+        log.info("person linking: person_key_log written in %.1f s", time.perf_counter() - started)
     finally:
         # the staged records (clean-zone columns) are read until the outputs are written
         shutil.rmtree(work, ignore_errors=True)
