@@ -343,43 +343,67 @@ def ids_schema(staged: DataFrame, cfg: MatchingConfig) -> T.StructType:
     return struct(fields)
 
 
+# the columns of a residue record that the residue's comparisons read (transform_residue)
+RESIDUE_COLUMNS = (
+    "rec_ref",
+    "id_pseudonym",
+    "id_type",
+    "id_number_norm",
+    "raw_digits",
+    "name_norm",
+    "name_pinyin",
+    "birth_date",
+    "birth_date_from_id",
+    "gender",
+    "gender_from_id",
+    "phone_norm",
+    "address_id",
+    "community_any",
+)
+
+
 def transform_fast_path(
-    staged: DataFrame, partitions: list[list[str]], cfg: MatchingConfig, ids: Path
+    staged: DataFrame, partitions: list[list[str]], cfg: MatchingConfig, out: Path
 ) -> DataFrame:
     """The fast path of every ID, one task per partition of the staged records (``staged``
     gives their columns' types; the tasks read ``partitions``' files themselves).
 
     One pass per partition (:mod:`zhongtai.match.fastpath`) finds the identity each ID
     holds, flags the records that disagree with it, and aggregates the records that agree
-    into one row per ID (:func:`ids_schema`), which the task writes to ``ids``. The rows
-    returned name each record off the fast path (``rec_ref``, ``id_conflict``).
+    into one row per ID (:func:`ids_schema`). The task writes the ID rows to ``out/ids``
+    and the records off the fast path (:data:`RESIDUE_COLUMNS` and ``id_conflict``) to
+    ``out/residue``; it returns its counts (part, ids, residue).
     """
-    from pyspark.sql.pandas.types import to_arrow_schema
+    from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
-    from zhongtai.match.fastpath import MARKERS, fast_path_files
+    from zhongtai.match.fastpath import PARTITION_COUNTS, fast_path_files
 
     spec, _ = _fast_path_spec(cfg)
     # only what the partition function reads (times only as order keys)
-    skip = ("source_record_id", "raw_digits", "updated_at", "_ingested_at", "_part")
+    skip = ("source_record_id", "updated_at", "_ingested_at", "_part")
     columns = [c for c in staged.columns if c not in skip]
     arrow_schema = to_arrow_schema(ids_schema(staged, cfg), timezone="UTC")
-    run = fast_path_files(spec, arrow_schema, partitions, columns, str(ids))
+    run = fast_path_files(spec, arrow_schema, partitions, columns, RESIDUE_COLUMNS, str(out))
     spark = staged.sparkSession
-    markers = T.StructType(
-        [
-            T.StructField(f.name, T.StringType() if f.name == "rec_ref" else T.BooleanType())
-            for f in MARKERS
-        ]
-    )
-    return spark.range(len(partitions), numPartitions=len(partitions)).mapInArrow(run, markers)
+    n = len(partitions)
+    return spark.range(n, numPartitions=n).mapInArrow(run, from_arrow_schema(PARTITION_COUNTS))
 
 
-def read_identities(spark: SparkSession, ids: Path, schema: T.StructType) -> DataFrame:
-    """The ID rows the fast path wrote to ``ids`` (none when no record had a usable ID)."""
-    files = sorted(str(f) for f in ids.glob("*.parquet"))
+def read_fast_path(spark: SparkSession, folder: Path, schema: T.StructType) -> DataFrame:
+    """The ID rows or the residue records the fast path wrote to ``folder`` (possibly none)."""
+    files = sorted(str(f) for f in folder.glob("*.parquet"))
     if not files:
         return spark.createDataFrame([], schema)
     return spark.read.schema(schema).parquet(*files)
+
+
+def residue_schema(staged: DataFrame) -> T.StructType:
+    """The residue records the fast path writes: :data:`RESIDUE_COLUMNS`, ``id_conflict``."""
+    types = {f.name: f.dataType for f in staged.schema.fields}
+    return T.StructType(
+        [T.StructField(c, types[c]) for c in RESIDUE_COLUMNS]
+        + [T.StructField("id_conflict", T.BooleanType())]
+    )
 
 
 def transform_fast_flags(base: DataFrame, markers: DataFrame, rows: int) -> DataFrame:
@@ -422,14 +446,15 @@ def transform_library(identities: DataFrame) -> DataFrame:
 
 # ---------------------------------------------------------------- 2. residue
 def transform_residue(records: DataFrame, library: DataFrame) -> DataFrame:
-    """Records to score: no usable ID, or an ID in conflict with its holder's identity.
+    """The comparison inputs of the records to score (``records``: the fast path's residue,
+    :func:`residue_schema`): no usable ID, or an ID in conflict with its holder's identity.
 
     A conflicting record's ID, and the birth date and gender read from it, are not its own:
     they are left out of its comparisons. Its ID still says something: the holder's address
     and phones are those of the household (a parent's ID used for a child), used for
     blocking and compared as the record's address.
     """
-    res = records.where(~F.col("fast"))
+    res = records
     # only the holders of IDs in conflict are fetched from the library, by a broadcast of
     # those IDs: the library is neither shuffled nor sorted for the residue's sake
     conflict_ids = res.where("id_conflict").select(F.col("id_pseudonym").alias("_hid")).distinct()
@@ -1324,26 +1349,29 @@ def transform(
     previous_xw: DataFrame | None,
     cfg: MatchingConfig,
     business_date: Any,
-    ids: Path,
+    out: Path,
 ) -> Linked:
     """From the staged records (:func:`stage_records`) to the decisions: the fast path (its
-    ID rows written to ``ids``), then the residue's blocking, comparisons, model and
-    decisions, then the stable keys. :func:`assemble` makes the master tables of them.
+    ID rows and residue records written under ``out``), then the residue's blocking,
+    comparisons, model and decisions, then the stable keys. :func:`assemble` makes the
+    master tables of them.
 
-    Only narrow or per-ID rows move in Spark: the markers, the library persons'
-    comparison fields, the residue and its pairs, the keys. Local checkpoints cut the
+    Only narrow or per-ID rows move in Spark: the library persons' comparison fields, the
+    residue and its pairs, the keys. Local checkpoints cut the
     lineage so that the plans of the later steps stay small.
     """
     step = _Steps()
     staged = read_staged(spark, partitions)
     # the records as the later steps read them: without the fast path's order columns
     base = staged.drop("_part", *_fast_path_order_sql(cfg))
-    markers = step.done("fast path of the IDs", transform_fast_path(staged, partitions, cfg, ids))
-    n_markers = markers.count()
-    recs = transform_fast_flags(base, markers, n_markers)
-    identities = read_identities(spark, ids, ids_schema(staged, cfg))
+    counts = transform_fast_path(staged, partitions, cfg, out).collect()
+    step.lap("fast path of the IDs")
+    residue_recs = read_fast_path(spark, out / "residue", residue_schema(staged))
+    n_markers = sum(r["residue"] for r in counts)
+    recs = transform_fast_flags(base, residue_recs.select("rec_ref", "id_conflict"), n_markers)
+    identities = read_fast_path(spark, out / "ids", ids_schema(staged, cfg))
     library = step.done("library", transform_library(identities))
-    residue = step.done("residue", transform_residue(recs, library))
+    residue = step.done("residue", transform_residue(residue_recs, library))
     compared = step.done(
         "candidates compared", transform_compare(transform_candidates(residue, library, cfg))
     )
@@ -1404,9 +1432,10 @@ def main(
     )
     previous = spark.read.parquet(*previous_pii_files) if previous_pii_files else None
     prev_xw = spark.read.parquet(*previous_xw_files) if previous_xw_files else None
-    ids = work / "ids"
-    ids.mkdir(parents=True, exist_ok=True)
-    done = transform(spark, partitions, previous, prev_xw, cfg, business_date, ids)
+    fast = work / "fast"
+    for folder in ("ids", "residue"):
+        (fast / folder).mkdir(parents=True, exist_ok=True)
+    done = transform(spark, partitions, previous, prev_xw, cfg, business_date, fast)
     started = time.perf_counter()
     done.keys.write.mode("overwrite").parquet(str(work / "keys"))
     done.linked.write.mode("overwrite").parquet(str(work / "linked"))
@@ -1414,7 +1443,7 @@ def main(
     started = time.perf_counter()
     tables = assemble(
         partitions,
-        sorted(str(f) for f in ids.glob("*.parquet")),
+        sorted(str(f) for f in (fast / "ids").glob("*.parquet")),
         work / "keys",
         work / "linked",
         done.residue_records,

@@ -98,7 +98,9 @@ def _table() -> pa.Table:
 
 
 def _run() -> tuple[dict[str, dict], dict[str, bool]]:
-    markers, out = fast_path_table(SPEC, OUT, _table())
+    markers, out = fast_path_table(SPEC, OUT, _table(), ("rec_ref", "phone_norm"))
+    # the residue carries the columns asked for
+    assert markers.column_names == ["rec_ref", "phone_norm", "id_conflict"]
     assert out is not None and out.schema == OUT
     ids = {r["id_pseudonym"]: r for r in out.to_pylist()}
     return ids, {r["rec_ref"]: r["id_conflict"] for r in markers.to_pylist()}

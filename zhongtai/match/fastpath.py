@@ -290,18 +290,15 @@ def _distinct_lists(
     return pa.ListArray.from_arrays(pa.array(offsets), vdict.take(pa.array(pairs % nv)))
 
 
-MARKERS = pa.schema([("rec_ref", pa.string()), ("id_conflict", pa.bool_())])
-
-
 def fast_path_table(
-    spec: FastPathSpec, schema: pa.Schema, table: pa.Table
+    spec: FastPathSpec, schema: pa.Schema, table: pa.Table, carry: tuple[str, ...] = ("rec_ref",)
 ) -> tuple[pa.Table, pa.Table | None]:
-    """One partition's fast path: (markers, ID rows).
+    """One partition's fast path: (residue, ID rows).
 
-    The markers (:data:`MARKERS`) name each record that is not on the fast path
-    (``rec_ref``) and whether its ID is in conflict with its holder (``id_conflict``). The
-    ID rows, of ``schema``, are one per ID (:func:`identities`); None when no record is on
-    the fast path.
+    The residue holds each record that is not on the fast path, its ``carry`` columns and
+    whether its ID is in conflict with its holder (``id_conflict``). The ID rows, of
+    ``schema``, are one per ID (:func:`identities`); None when no record is on the fast
+    path.
     """
     p = _Partition(table)
     id_code, id_values = _codes(p.array("id_pseudonym"))
@@ -309,14 +306,15 @@ def fast_path_table(
     rank = _inverse(by_rank)
     fast, conflict = flag_records(p, id_code, rank, spec.max_pinyin_edits)
     rest = np.flatnonzero(~fast)
-    markers = pa.table(
-        {"rec_ref": p.take("rec_ref", rest), "id_conflict": pa.array(conflict[rest])},
-        schema=MARKERS,
-    )
+    residue = table.select(list(carry)).take(pa.array(rest)).combine_chunks()
+    residue = residue.append_column("id_conflict", pa.array(conflict[rest]))
     if not fast.any():
-        return markers, None
+        return residue, None
     ids = identities(p, id_code, id_values, by_rank, fast, spec, schema)
-    return markers, _conform(ids, schema)
+    return residue, _conform(ids, schema)
+
+
+PARTITION_COUNTS = pa.schema([("part", pa.int32()), ("ids", pa.int64()), ("residue", pa.int64())])
 
 
 def fast_path_files(
@@ -324,18 +322,29 @@ def fast_path_files(
     schema: pa.Schema,
     partitions: list[list[str]],
     columns: list[str],
+    carry: tuple[str, ...],
     out: str,
 ) -> Callable[[Iterable[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """The function for ``mapInArrow`` over partition numbers.
 
     Each task reads the ``columns`` of its partitions' Parquet files itself, runs
-    :func:`fast_path_table` on them, writes the ID rows to ``out/part-<i>.parquet`` and
-    yields the markers: neither the records nor the ID rows pass through the JVM.
+    :func:`fast_path_table` on them and writes the ID rows to ``out/ids/part-<i>.parquet``
+    and the residue (``carry`` columns) to ``out/residue/part-<i>.parquet``: neither the
+    records nor the ID rows pass through the JVM. It yields one row of counts per
+    partition (:data:`PARTITION_COUNTS`).
     """
 
-    def go(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    def write(table: pa.Table, folder: str, i: int) -> None:
         import os
 
+        import pyarrow.parquet as pq
+
+        # written whole, then renamed: a file in the folder is always complete
+        final = os.path.join(out, folder, f"part-{i:05d}.parquet")
+        pq.write_table(table, final + ".tmp", row_group_size=100_000)
+        os.replace(final + ".tmp", final)
+
+    def go(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import pyarrow.parquet as pq
 
         for batch in batches:
@@ -343,13 +352,13 @@ def fast_path_files(
                 if not partitions[i]:
                     continue
                 table = pq.read_table(partitions[i], columns=columns)
-                markers, ids = fast_path_table(spec, schema, table)
+                residue, ids = fast_path_table(spec, schema, table, carry)
+                write(residue, "residue", i)
                 if ids is not None:
-                    # written whole, then renamed: a file in ``out`` is always complete
-                    final = os.path.join(out, f"part-{i:05d}.parquet")
-                    pq.write_table(ids, final + ".tmp", row_group_size=100_000)
-                    os.replace(final + ".tmp", final)
-                yield from markers.to_batches(max_chunksize=20_000)
+                    write(ids, "ids", i)
+                n_ids = 0 if ids is None else ids.num_rows
+                counts = [[i], [n_ids], [residue.num_rows]]
+                yield from pa.table(counts, schema=PARTITION_COUNTS).to_batches()
 
     return go
 
