@@ -6,15 +6,18 @@ extract   — clean partitions <= D of population, nucleic_acid, vaccination and
 transform — 1. fast path: records with a usable ID join their person through the keyed
                pseudonym, no pairwise scoring, unless their name disagrees with the identity
                that ID holds (a parent's ID used for a child, someone else's number);
-               one Arrow-batched pass per partition of ID-shuffled records
-               (zhongtai.match.fastpath) flags them and aggregates each ID;
+               one pass per partition of the records staged by ID
+               (zhongtai.match.fastpath) flags them and aggregates each ID, and writes
+               the ID rows and the residue records to files;
             2. residue (no usable ID, or such a conflict): blocking keys against the library
                persons and the other residue records; rapidfuzz comparisons in an
                Arrow-batched UDF; Fellegi–Sunter weights (u on random pairs, m by EM);
                grades certain / possible / new; guards (a record links to one person, never
                through a chain; ID persons never merge with each other);
             3. stable keys from the previous day (merges and splits logged with a reason);
-            4. golden records by configurable survivorship, with each field's source.
+            4. golden records by configurable survivorship, with each field's source,
+               the crosswalk and the key map: assembled by DuckDB in the driver from the
+               staged records, the fast path's files and Spark's keys and links.
 load      — done by zhongtai.match.persons (publish per business date).
 """
 
@@ -407,7 +410,8 @@ def residue_schema(staged: DataFrame) -> T.StructType:
 
 
 def transform_fast_flags(base: DataFrame, markers: DataFrame, rows: int) -> DataFrame:
-    """The records with ``fast`` and ``id_conflict``: off the fast path are the ``markers``."""
+    """The records with ``fast`` and ``id_conflict``: off the fast path are the ``markers``
+    (``rec_ref``, ``id_conflict``: the fast path's residue, ``rows`` of them)."""
     m = markers.select(
         "rec_ref", F.col("id_conflict").alias("_m_conflict"), F.lit(True).alias("_m")
     )
