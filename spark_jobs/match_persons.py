@@ -193,6 +193,18 @@ def _prepared_sql() -> list[str]:
     ]
 
 
+def _duckdb(spill: Path, **config: Any) -> Any:
+    """The driver's DuckDB connection for the job's file work: two threads, 4 GB, spilling
+    to ``spill``, times in UTC (as Spark's session)."""
+    import duckdb
+
+    con = duckdb.connect(
+        config={"threads": 2, "memory_limit": "4GB", "temp_directory": str(spill), **config}
+    )
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
 def stage_records(
     paths: dict[str, list[str]],
     business_date: Any,
@@ -210,8 +222,6 @@ def stage_records(
     Records without an ID are spread by their reference. Returns the files of each
     partition (an empty list for an empty one); no files at all when there is no record.
     """
-    import duckdb
-
     records = _records_sql(paths, business_date)
     if records is None:
         return []
@@ -220,11 +230,8 @@ def stage_records(
     rversion = ", ".join("r." + c for c in VERSION_ORDER)
     latest_first = ", ".join(f"r.{c} DESC NULLS LAST" for c in VERSION_ORDER)
     kept = [c for c in RECORD_COLUMNS if c not in SPENT]
-    con = duckdb.connect(
-        config={"threads": 2, "memory_limit": "4GB", "temp_directory": str(out / "_spill")}
-    )
+    con = _duckdb(out / "_spill")
     try:
-        con.execute("SET TimeZone = 'UTC'")
         con.execute(f"CREATE TEMP VIEW r AS {records}")
         # the winning version of each key sent more than once
         con.execute(
@@ -1177,8 +1184,6 @@ def assemble(
     Raises ZhongtaiError when a record would be left without a person (a broken input:
     every record must appear once in the crosswalk).
     """
-    import duckdb
-
     from zhongtai.errors import ZhongtaiError
 
     def files(fs: list[str] | Path) -> str:
@@ -1187,16 +1192,8 @@ def assemble(
 
     staged = [f for p in partitions for f in p]
     paths = {name: out / name for name in OUTPUTS}
-    con = duckdb.connect(
-        config={
-            "threads": 2,
-            "memory_limit": "4GB",
-            "temp_directory": str(out / "_spill"),
-            "preserve_insertion_order": False,
-        }
-    )
+    con = _duckdb(out / "_spill", preserve_insertion_order=False)
     try:
-        con.execute("SET TimeZone = 'UTC'")
         con.execute(f"CREATE TEMP VIEW s AS SELECT * EXCLUDE (_part) FROM {files(staged)}")
         con.execute(
             "CREATE TEMP VIEW k AS SELECT substring(cid, 3) AS id_pseudonym, person_key "
